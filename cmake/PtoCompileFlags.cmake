@@ -1,0 +1,17 @@
+# Warnings and sanitizers, applied per target so that third-party code is not affected.
+set(PTO_WARNING_FLAGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+                      -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+if(PTO_WERROR)
+  list(APPEND PTO_WARNING_FLAGS -Werror)
+endif()
+
+if(PTO_SANITIZE)
+  set(PTO_SANITIZER_FLAGS -fsanitize=${PTO_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  # Sanitized code and everything linked with it: apply globally so libraries agree.
+  add_compile_options(${PTO_SANITIZER_FLAGS})
+  add_link_options(-fsanitize=${PTO_SANITIZE})
+endif()
+
+function(pto_set_warnings target)
+  target_compile_options(${target} PRIVATE ${PTO_WARNING_FLAGS})
+endfunction()
