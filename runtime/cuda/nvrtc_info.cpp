@@ -35,7 +35,7 @@ TargetArch choose_target_arch(const std::vector<DeviceInfo>& devices, const std:
   } else {
     const DeviceInfo& device = devices.front();
     target.arch = device.arch();
-    target.reason = fmt::format("device {} ({})", device.ordinal, device.name);
+    target.reason = fmt::format("device {}: {}", device.ordinal, device.name);
   }
   target.supported = std::find(supported_archs.begin(), supported_archs.end(), target.arch) != supported_archs.end();
   if (!target.supported) {

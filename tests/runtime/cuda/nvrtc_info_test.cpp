@@ -33,7 +33,7 @@ TEST_CASE("with devices, kernels target the first device's arch") {
   const auto target = choose_target_arch({ada, hopper}, {75, 80, 89, 90});
   CHECK(target.arch == 89);
   CHECK(target.supported);
-  CHECK(target.reason == "device 0 (L4)");
+  CHECK(target.reason == "device 0: L4");
 }
 
 TEST_CASE("a device this NVRTC cannot compile for is flagged with what to do") {
