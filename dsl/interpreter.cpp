@@ -1,0 +1,484 @@
+#include "dsl/interpreter.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "runtime/error.hpp"
+
+namespace pto {
+
+namespace {
+
+// One value: floats for float dtypes, integers for integer dtypes; scalars have one element.
+struct Slot {
+  std::vector<float> f;
+  std::vector<std::int64_t> i;
+};
+
+std::int64_t wrap(DType dtype, std::int64_t value) {
+  if (dtype == DType::i32) return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(value)));
+  return value;
+}
+
+std::int64_t saturate_to_int(DType dtype, float value) {
+  if (std::isnan(value)) return 0;
+  const double low = dtype == DType::i32 ? double(std::numeric_limits<std::int32_t>::min()) : -9.2233720368547758e18;
+  const double high = dtype == DType::i32 ? double(std::numeric_limits<std::int32_t>::max()) : 9.2233720368547748e18;
+  return static_cast<std::int64_t>(std::clamp(static_cast<double>(std::trunc(value)), low, high));
+}
+
+float read_element(const TensorView& tensor, std::int64_t r, std::int64_t c, std::int64_t* as_int) {
+  const std::int64_t offset = r * tensor.stride() + c;
+  const char* base = static_cast<const char*>(tensor.data);
+  switch (tensor.dtype) {
+    case DType::f16: {
+      std::uint16_t bits;
+      std::memcpy(&bits, base + offset * 2, 2);
+      return f16_bits_to_f32(bits);
+    }
+    case DType::bf16: {
+      std::uint16_t bits;
+      std::memcpy(&bits, base + offset * 2, 2);
+      return bf16_bits_to_f32(bits);
+    }
+    case DType::f32: {
+      float x;
+      std::memcpy(&x, base + offset * 4, 4);
+      return x;
+    }
+    case DType::i32: {
+      std::int32_t x;
+      std::memcpy(&x, base + offset * 4, 4);
+      *as_int = x;
+      return 0;
+    }
+    case DType::i64: std::memcpy(as_int, base + offset * 8, 8); return 0;
+  }
+  return 0;
+}
+
+void write_element(const TensorView& tensor, std::int64_t r, std::int64_t c, float f, std::int64_t i) {
+  const std::int64_t offset = r * tensor.stride() + c;
+  char* base = static_cast<char*>(tensor.data);
+  switch (tensor.dtype) {
+    case DType::f16: {
+      const std::uint16_t bits = f32_to_f16_bits(f);
+      std::memcpy(base + offset * 2, &bits, 2);
+      return;
+    }
+    case DType::bf16: {
+      const std::uint16_t bits = f32_to_bf16_bits(f);
+      std::memcpy(base + offset * 2, &bits, 2);
+      return;
+    }
+    case DType::f32: std::memcpy(base + offset * 4, &f, 4); return;
+    case DType::i32: {
+      const auto x = static_cast<std::int32_t>(i);
+      std::memcpy(base + offset * 4, &x, 4);
+      return;
+    }
+    case DType::i64: std::memcpy(base + offset * 8, &i, 8); return;
+  }
+}
+
+float unary(ir::Op op, float x) {
+  switch (op) {
+    case ir::Op::exp: return std::exp(x);
+    case ir::Op::log: return std::log(x);
+    case ir::Op::sqrt: return std::sqrt(x);
+    case ir::Op::rsqrt: return 1.0f / std::sqrt(x);
+    case ir::Op::tanh: return std::tanh(x);
+    case ir::Op::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case ir::Op::relu: return x > 0.0f ? x : 0.0f;
+    case ir::Op::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    case ir::Op::silu: return x / (1.0f + std::exp(-x));
+    case ir::Op::neg: return -x;
+    case ir::Op::abs: return std::fabs(x);
+    case ir::Op::sin: return std::sin(x);
+    case ir::Op::cos: return std::cos(x);
+    default: return x;
+  }
+}
+
+class Interpreter {
+ public:
+  Interpreter(const ir::Kernel& kernel, const KernelArgs& args) : kernel_(kernel), slots_(kernel.values.size()) {
+    for (const ir::Param& param : kernel.params) bindings_.push_back(&args.bindings().at(param.name));
+  }
+
+  void run() { block(kernel_.body); }
+
+ private:
+  const ir::Type& type(ir::ValueId id) const { return kernel_.type_of(id); }
+  Slot& slot(ir::ValueId id) { return slots_[static_cast<std::size_t>(id)]; }
+  const TensorView& tensor(int param) const { return std::get<TensorView>(*bindings_[static_cast<std::size_t>(param)]); }
+
+  [[noreturn]] void fail(const ir::Node& node, const std::string& problem) const {
+    throw Error(fmt::format("kernel '{}': {}: {}", kernel_.name, ir::name(node.op), problem), node.where);
+  }
+
+  std::int64_t index(ir::ValueId id) { return slot(id).i.at(0); }
+
+  // Element (r, c) of a value, broadcasting scalars and extent-1 dimensions.
+  static std::size_t at(const ir::Type& t, std::int64_t r, std::int64_t c) {
+    if (t.is_scalar()) return 0;
+    return static_cast<std::size_t>((t.rows == 1 ? 0 : r) * t.cols + (t.cols == 1 ? 0 : c));
+  }
+
+  Slot make(const ir::Type& t) {
+    Slot s;
+    if (is_float(t.dtype)) {
+      s.f.assign(static_cast<std::size_t>(t.elements()), 0.0f);
+    } else {
+      s.i.assign(static_cast<std::size_t>(t.elements()), 0);
+    }
+    return s;
+  }
+
+  void block(const ir::Block& body) {
+    for (const ir::Node& node : body.nodes) {
+      if (node.op == ir::Op::yield) return;
+      execute(node);
+    }
+  }
+
+  void execute(const ir::Node& node) {
+    switch (ir::category(node.op)) {
+      case ir::OpCategory::param: return param(node);
+      case ir::OpCategory::constant: return constant(node);
+      case ir::OpCategory::memory:
+        if (node.op == ir::Op::load) return load(node);
+        if (node.op == ir::Op::store) return store(node);
+        return read_output(node);
+      case ir::OpCategory::binary:
+      case ir::OpCategory::compare:
+      case ir::OpCategory::select: return elementwise(node);
+      case ir::OpCategory::cast:
+      case ir::OpCategory::unary: return elementwise(node);
+      case ir::OpCategory::reduce: return reduce(node);
+      case ir::OpCategory::matmul: return matmul(node);
+      case ir::OpCategory::shape: return transpose(node);
+      case ir::OpCategory::control: return loop(node);
+    }
+  }
+
+  void param(const ir::Node& node) {
+    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+    const KernelArgs::Binding& binding = *bindings_[static_cast<std::size_t>(node.param)];
+    Slot& s = slot(p.value);
+    if (p.type.is_scalar()) {
+      s = make(p.type);
+      if (is_float(p.type.dtype)) {
+        s.f[0] = std::holds_alternative<double>(binding) ? static_cast<float>(std::get<double>(binding))
+                                                         : static_cast<float>(std::get<std::int64_t>(binding));
+      } else {
+        s.i[0] = wrap(p.type.dtype, std::get<std::int64_t>(binding));
+      }
+    } else if (p.type.is_tile() && p.role != ir::ParamRole::out) {
+      s = read_tile(tensor(node.param), p.type);
+    }
+  }
+
+  Slot read_tile(const TensorView& t, const ir::Type& type) {
+    Slot s = make(type);
+    for (std::int64_t r = 0; r < type.rows; ++r) {
+      for (std::int64_t c = 0; c < type.cols; ++c) {
+        std::int64_t integer = 0;
+        const float x = read_element(t, r, c, &integer);
+        const std::size_t k = static_cast<std::size_t>(r * type.cols + c);
+        if (is_float(type.dtype)) {
+          s.f[k] = x;
+        } else {
+          s.i[k] = integer;
+        }
+      }
+    }
+    return s;
+  }
+
+  void constant(const ir::Node& node) {
+    const ir::Type& t = type(node.results[0]);
+    Slot s = make(t);
+    for (std::int64_t r = 0; r < t.rows; ++r) {
+      for (std::int64_t c = 0; c < t.cols; ++c) {
+        const double x = node.op == ir::Op::iota ? double(node.axis == 0 ? r : c) : node.number;
+        const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
+        if (is_float(t.dtype)) {
+          s.f[k] = round_to(t.dtype, static_cast<float>(x));
+        } else {
+          s.i[k] = wrap(t.dtype, static_cast<std::int64_t>(x));
+        }
+      }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void check_in_bounds(const ir::Node& node, const TensorView& t, std::int64_t row, std::int64_t col,
+                       std::int64_t vr, std::int64_t vc, std::string_view what) const {
+    if (vr == 0 || vc == 0) return;
+    if (row < 0 || col < 0 || row + vr > t.rows || col + vc > t.cols) {
+      const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+      fail(node, fmt::format("{} '{}' [{},{}]: valid region rows [{}, {}) x cols [{}, {}) is outside the tensor; "
+                             "pass valid extents that stop at its end",
+                             what, p.name, t.rows, t.cols, row, row + vr, col, col + vc));
+    }
+  }
+
+  void load(const ir::Node& node) {
+    const ir::Type& t = type(node.results[0]);
+    const TensorView& src = tensor(node.param);
+    const std::int64_t row = index(node.operands[1]);
+    const std::int64_t col = index(node.operands[2]);
+    const std::int64_t vr = std::clamp<std::int64_t>(index(node.operands[3]), 0, t.rows);
+    const std::int64_t vc = std::clamp<std::int64_t>(index(node.operands[4]), 0, t.cols);
+    check_in_bounds(node, src, row, col, vr, vc, "load from");
+    Slot s = make(t);
+    for (std::int64_t r = 0; r < t.rows; ++r) {
+      for (std::int64_t c = 0; c < t.cols; ++c) {
+        const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
+        const bool valid = r < vr && c < vc;
+        std::int64_t integer = static_cast<std::int64_t>(node.number);
+        const float x = valid ? read_element(src, row + r, col + c, &integer) : round_to(t.dtype, float(node.number));
+        if (is_float(t.dtype)) {
+          s.f[k] = x;
+        } else {
+          s.i[k] = integer;
+        }
+      }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void store(const ir::Node& node) {
+    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+    const ir::Type& vt = type(node.operands[1]);
+    const Slot& v = slot(node.operands[1]);
+    const TensorView& dst = tensor(node.param);
+    std::int64_t row = 0, col = 0, vr = vt.rows, vc = vt.cols;
+    if (p.type.is_global()) {
+      row = index(node.operands[2]);
+      col = index(node.operands[3]);
+      vr = std::clamp<std::int64_t>(index(node.operands[4]), 0, vt.rows);
+      vc = std::clamp<std::int64_t>(index(node.operands[5]), 0, vt.cols);
+      check_in_bounds(node, dst, row, col, vr, vc, "store to");
+    }
+    for (std::int64_t r = 0; r < vr; ++r) {
+      for (std::int64_t c = 0; c < vc; ++c) {
+        const std::size_t k = static_cast<std::size_t>(r * vt.cols + c);
+        write_element(dst, row + r, col + c, is_float(vt.dtype) ? v.f[k] : 0.0f, is_float(vt.dtype) ? 0 : v.i[k]);
+      }
+    }
+  }
+
+  void read_output(const ir::Node& node) { slot(node.results[0]) = read_tile(tensor(node.param), type(node.results[0])); }
+
+  void elementwise(const ir::Node& node) {
+    const ir::Type& t = type(node.results[0]);
+    std::vector<const ir::Type*> in_types;
+    std::vector<const Slot*> in;
+    for (ir::ValueId id : node.operands) {
+      in_types.push_back(&type(id));
+      in.push_back(&slot(id));
+    }
+    Slot s = make(t);
+    for (std::int64_t r = 0; r < t.rows; ++r) {
+      for (std::int64_t c = 0; c < t.cols; ++c) {
+        const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
+        std::vector<std::size_t> idx;
+        for (const ir::Type* it : in_types) idx.push_back(at(*it, r, c));
+        element(node, t, in_types, in, idx, s, k);
+      }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void element(const ir::Node& node, const ir::Type& t, const std::vector<const ir::Type*>& types,
+               const std::vector<const Slot*>& in, const std::vector<std::size_t>& idx, Slot& out, std::size_t k) {
+    auto fval = [&](std::size_t n) { return in[n]->f[idx[n]]; };
+    auto ival = [&](std::size_t n) { return in[n]->i[idx[n]]; };
+    const ir::OpCategory cat = ir::category(node.op);
+    if (cat == ir::OpCategory::select) {
+      const bool condition = ival(0) != 0;
+      if (is_float(t.dtype)) {
+        out.f[k] = condition ? fval(1) : fval(2);
+      } else {
+        out.i[k] = wrap(t.dtype, condition ? ival(1) : ival(2));
+      }
+      return;
+    }
+    if (cat == ir::OpCategory::cast) {
+      const DType from = types[0]->dtype;
+      if (is_float(t.dtype)) {
+        out.f[k] = round_to(t.dtype, is_float(from) ? fval(0) : static_cast<float>(ival(0)));
+      } else {
+        out.i[k] = is_float(from) ? saturate_to_int(t.dtype, fval(0)) : wrap(t.dtype, ival(0));
+      }
+      return;
+    }
+    if (cat == ir::OpCategory::unary) {
+      if (is_float(t.dtype)) {
+        out.f[k] = unary(node.op, fval(0));
+      } else {
+        const std::int64_t x = ival(0);
+        out.i[k] = wrap(t.dtype, node.op == ir::Op::neg ? -x : node.op == ir::Op::abs ? (x < 0 ? -x : x) : (x > 0 ? x : 0));
+      }
+      return;
+    }
+    const bool float_operands = is_float(types[0]->dtype);
+    if (cat == ir::OpCategory::compare) {
+      out.i[k] = float_operands ? compare(node.op, fval(0), fval(1)) : compare(node.op, ival(0), ival(1));
+      return;
+    }
+    if (float_operands) {
+      const float a = fval(0), b = fval(1);
+      switch (node.op) {
+        case ir::Op::add: out.f[k] = a + b; return;
+        case ir::Op::sub: out.f[k] = a - b; return;
+        case ir::Op::mul: out.f[k] = a * b; return;
+        case ir::Op::div: out.f[k] = a / b; return;
+        case ir::Op::maximum: out.f[k] = std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b); return;
+        case ir::Op::minimum: out.f[k] = std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); return;
+        default: fail(node, "not a binary op");
+      }
+    }
+    const std::int64_t a = ival(0), b = ival(1);
+    std::int64_t result = 0;
+    switch (node.op) {
+      case ir::Op::add: result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b)); break;
+      case ir::Op::sub: result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)); break;
+      case ir::Op::mul: result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b)); break;
+      case ir::Op::div:
+        if (b == 0) fail(node, "integer division by zero");
+        result = (a == std::numeric_limits<std::int64_t>::min() && b == -1) ? a : a / b;
+        break;
+      case ir::Op::maximum: result = std::max(a, b); break;
+      case ir::Op::minimum: result = std::min(a, b); break;
+      default: fail(node, "not a binary op");
+    }
+    out.i[k] = wrap(t.dtype, result);
+  }
+
+  template <typename T>
+  static std::int64_t compare(ir::Op op, T a, T b) {
+    switch (op) {
+      case ir::Op::lt: return a < b;
+      case ir::Op::le: return a <= b;
+      case ir::Op::gt: return a > b;
+      case ir::Op::ge: return a >= b;
+      case ir::Op::eq: return a == b;
+      case ir::Op::ne: return a != b;
+      default: return 0;
+    }
+  }
+
+  void reduce(const ir::Node& node) {
+    const ir::Type& in_type = type(node.operands[0]);
+    const ir::Type& t = type(node.results[0]);
+    const Slot& x = slot(node.operands[0]);
+    const bool by_row = t.cols == 1 && (node.op == ir::Op::rowsum || node.op == ir::Op::rowmax ||
+                                        node.op == ir::Op::rowmin || node.op == ir::Op::rowmean);
+    const std::int64_t outer = by_row ? in_type.rows : in_type.cols;
+    const std::int64_t inner = by_row ? in_type.cols : in_type.rows;
+    const bool is_max = node.op == ir::Op::rowmax || node.op == ir::Op::colmax;
+    const bool is_min = node.op == ir::Op::rowmin || node.op == ir::Op::colmin;
+    const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
+    Slot s = make(t);
+    for (std::int64_t o = 0; o < outer; ++o) {
+      auto element_index = [&](std::int64_t n) {
+        return static_cast<std::size_t>(by_row ? o * in_type.cols + n : n * in_type.cols + o);
+      };
+      if (is_float(in_type.dtype)) {
+        float acc = is_max ? -INFINITY : is_min ? INFINITY : 0.0f;
+        for (std::int64_t n = 0; n < inner; ++n) {
+          const float v = x.f[element_index(n)];
+          acc = is_max ? (std::isnan(v) || std::isnan(acc) ? NAN : std::max(acc, v))
+                : is_min ? (std::isnan(v) || std::isnan(acc) ? NAN : std::min(acc, v))
+                         : acc + v;
+        }
+        s.f[static_cast<std::size_t>(o)] = is_mean ? acc / static_cast<float>(inner) : acc;
+      } else {
+        std::int64_t acc = is_max ? std::numeric_limits<std::int64_t>::min()
+                           : is_min ? std::numeric_limits<std::int64_t>::max()
+                                    : 0;
+        for (std::int64_t n = 0; n < inner; ++n) {
+          const std::int64_t v = x.i[element_index(n)];
+          acc = is_max ? std::max(acc, v) : is_min ? std::min(acc, v) : wrap(t.dtype, acc + v);
+        }
+        s.i[static_cast<std::size_t>(o)] = acc;
+      }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void matmul(const ir::Node& node) {
+    const ir::Type& at_ = type(node.operands[0]);
+    const ir::Type& bt = type(node.operands[1]);
+    const Slot& a = slot(node.operands[0]);
+    const Slot& b = slot(node.operands[1]);
+    const ir::Type& t = type(node.results[0]);
+    Slot s = make(t);
+    for (std::int64_t m = 0; m < t.rows; ++m) {
+      for (std::int64_t n = 0; n < t.cols; ++n) {
+        float acc = node.operands.size() == 3 ? slot(node.operands[2]).f[static_cast<std::size_t>(m * t.cols + n)] : 0.0f;
+        for (std::int64_t k = 0; k < at_.cols; ++k) {
+          acc += a.f[static_cast<std::size_t>(m * at_.cols + k)] * b.f[static_cast<std::size_t>(k * bt.cols + n)];
+        }
+        s.f[static_cast<std::size_t>(m * t.cols + n)] = acc;
+      }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void transpose(const ir::Node& node) {
+    const ir::Type& in_type = type(node.operands[0]);
+    const ir::Type& t = type(node.results[0]);
+    const Slot& x = slot(node.operands[0]);
+    Slot s = make(t);
+    for (std::int64_t r = 0; r < t.rows; ++r) {
+      for (std::int64_t c = 0; c < t.cols; ++c) {
+        const auto to = static_cast<std::size_t>(r * t.cols + c);
+        const auto from = static_cast<std::size_t>(c * in_type.cols + r);
+        if (is_float(t.dtype)) {
+          s.f[to] = x.f[from];
+        } else {
+          s.i[to] = x.i[from];
+        }
+      }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void loop(const ir::Node& node) {
+    const ir::Block& body = *node.body;
+    const std::size_t carried = node.results.size();
+    for (std::size_t i = 0; i < carried; ++i) slot(body.arguments[i + 1]) = slot(node.operands[i + 2]);
+    const std::int64_t end = index(node.operands[1]);
+    const ir::Type& index_type = type(body.arguments[0]);
+    for (std::int64_t j = index(node.operands[0]); j < end; j += node.step) {
+      slot(body.arguments[0]) = Slot{{}, {wrap(index_type.dtype, j)}};
+      block(body);
+      const ir::Node& yield = body.nodes.back();
+      std::vector<Slot> next;
+      for (ir::ValueId id : yield.operands) next.push_back(slot(id));
+      for (std::size_t i = 0; i < carried; ++i) slot(body.arguments[i + 1]) = std::move(next[i]);
+    }
+    for (std::size_t i = 0; i < carried; ++i) slot(node.results[i]) = slot(body.arguments[i + 1]);
+  }
+
+  const ir::Kernel& kernel_;
+  std::vector<Slot> slots_;
+  std::vector<const KernelArgs::Binding*> bindings_;
+};
+
+}  // namespace
+
+void interpret(const ir::Kernel& kernel, const KernelArgs& args) {
+  args.check_against(kernel);
+  Interpreter(kernel, args).run();
+}
+
+}  // namespace pto

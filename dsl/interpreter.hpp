@@ -1,0 +1,24 @@
+// The reference interpreter: executes any verified kernel on host buffers. It defines the
+// golden semantics the LLVM and CUDA backends are tested against:
+//   - f16/bf16 values hold numbers rounded to their format; every arithmetic op, reduction
+//     and matmul computes in f32 (single precision, sequential sums in index order);
+//   - i32 arithmetic wraps modulo 2^32; integer division truncates toward zero, and a
+//     division by zero is an error;
+//   - casts from float to integer truncate toward zero and saturate at the type's range;
+//     casts to f16/bf16 round to nearest even;
+//   - loads read element (r, c) from [row + r, col + c] when r < valid_rows and
+//     c < valid_cols (each clamped to [0, tile extent]) and `pad` otherwise; a valid
+//     element outside the tensor is an error, not a silent read;
+//   - stores write only the valid region; f32 values stored to f16/bf16 round to nearest even.
+#pragma once
+
+#include "dsl/arguments.hpp"
+#include "dsl/builder.hpp"
+
+namespace pto {
+
+// Checks `args` against the kernel (KernelArgs::check_against), then runs it once.
+void interpret(const ir::Kernel& kernel, const KernelArgs& args);
+inline void interpret(const tl::KernelInstance& instance, const KernelArgs& args) { interpret(instance.ir(), args); }
+
+}  // namespace pto

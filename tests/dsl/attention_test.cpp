@@ -1,0 +1,120 @@
+// Softmax and online-softmax decode attention on the interpreter against float64.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "dsl/builder.hpp"
+#include "dsl/interpreter.hpp"
+#include "dsl/printer.hpp"
+#include "tests/dsl/dsl_test_util.hpp"
+
+using namespace pto;
+using tl::bf16;
+using tl::f16;
+using tl::f32;
+using tl::i32;
+using pto::test::check_close;
+using pto::test::HostTensor;
+
+namespace {
+
+// One query row against `kv_len` keys/values of one head, in blocks of `block` rows: the
+// decode-attention tier kernel of DESIGN.md (online softmax, masked tail, 1/sqrt(d) scale).
+tl::KernelInstance decode_attention(std::int64_t head_dim, std::int64_t block) {
+  return tl::kernel("decode_attention", [&](tl::Builder& k) {
+    auto q = k.in(tl::tile(1, head_dim, f16), "q");
+    auto K = k.in(tl::global(f16, {tl::dyn, head_dim}), "k");
+    auto V = k.in(tl::global(f16, {tl::dyn, head_dim}), "v");
+    auto kv_len = k.scalar(i32, "kv_len");
+    auto o = k.out(tl::tile(1, head_dim, f32), "o");
+    auto lse = k.out(tl::tile(1, 1, f32), "lse");
+    const double scale = tl::rsqrt(double(head_dim));
+    auto [m, l, acc] = tl::for_range(
+        0, kv_len, block, {tl::full(1, 1, f32, -INFINITY), tl::zeros(1, 1, f32), tl::zeros(1, head_dim, f32)},
+        [&](tl::Scalar j, tl::Value m_prev, tl::Value l_prev, tl::Value acc_prev) {
+          auto kb = tl::load(K, j, block, kv_len - j);  // rows past kv_len read 0 ...
+          auto s = tl::matmul(q, tl::trans(kb)) * scale;
+          s = tl::where(tl::lt(tl::iota(1, block, 1), kv_len - j), s, -INFINITY);  // ... and are masked out
+          auto m_new = tl::maximum(m_prev, tl::rowmax(s));
+          auto p = tl::exp(s - m_new);
+          auto correction = tl::exp(m_prev - m_new);
+          auto vb = tl::load(V, j, block, kv_len - j);
+          return tl::carry(m_new, l_prev * correction + tl::rowsum(p),
+                           acc_prev * correction + tl::matmul(p, vb));
+        });
+    tl::store(o, acc / l);
+    tl::store(lse, m + tl::log(l));
+  });
+}
+
+}  // namespace
+
+TEST_CASE("row softmax matches float64") {
+  std::mt19937 rng(21);
+  for (auto [rows, cols] : pto::test::shape_sweep) {
+    HostTensor x(DType::f16, rows, cols), y(DType::f32, rows, cols);
+    x.fill_random(rng, -6, 6);
+    auto softmax = tl::kernel("softmax", [&](tl::Builder& k) {
+      auto t = k.in(tl::tile(rows, cols, f16), "x");
+      auto e = tl::exp(t - tl::rowmax(t));
+      tl::store(k.out(tl::tile(rows, cols, f32), "y"), e / tl::rowsum(e));
+    });
+    interpret(softmax, KernelArgs().set("x", x.view()).set("y", y.view()));
+    std::vector<double> expected;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double mx = -INFINITY, sum = 0;
+      for (std::int64_t c = 0; c < cols; ++c) mx = std::max(mx, x.get(r, c));
+      for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(x.get(r, c) - mx);
+      for (std::int64_t c = 0; c < cols; ++c) expected.push_back(std::exp(x.get(r, c) - mx) / sum);
+    }
+    check_close(y, expected, 1e-5, 1e-7);
+  }
+}
+
+TEST_CASE("online-softmax decode attention over several KV blocks with a masked tail matches float64") {
+  std::mt19937 rng(42);
+  const std::int64_t head_dim = 128, block = 64;
+  const auto kernel = decode_attention(head_dim, block);
+  for (std::int64_t kv_len : {1, 63, 64, 65, 200, 512}) {
+    CAPTURE(kv_len);
+    const std::int64_t stored_rows = kv_len + 3;  // the tensor is longer than kv_len: the mask must cut it
+    HostTensor q(DType::f16, 1, head_dim), K(DType::f16, stored_rows, head_dim), V(DType::f16, stored_rows, head_dim);
+    HostTensor o(DType::f32, 1, head_dim), lse(DType::f32, 1, 1);
+    q.fill_random(rng, -1, 1);
+    K.fill_random(rng, -1, 1);
+    V.fill_random(rng, -1, 1);
+    interpret(kernel, KernelArgs().set("q", q.view()).set("k", K.view()).set("v", V.view()).set("kv_len", kv_len)
+                          .set("o", o.view()).set("lse", lse.view()));
+    std::vector<double> scores;
+    double mx = -INFINITY;
+    for (std::int64_t t = 0; t < kv_len; ++t) {
+      double dot = 0;
+      for (std::int64_t d = 0; d < head_dim; ++d) dot += q.get(0, d) * K.get(t, d);
+      scores.push_back(dot / std::sqrt(double(head_dim)));
+      mx = std::max(mx, scores.back());
+    }
+    double sum = 0;
+    for (double s : scores) sum += std::exp(s - mx);
+    std::vector<double> expected(static_cast<std::size_t>(head_dim), 0.0);
+    for (std::int64_t t = 0; t < kv_len; ++t) {
+      const double p = std::exp(scores[static_cast<std::size_t>(t)] - mx) / sum;
+      for (std::int64_t d = 0; d < head_dim; ++d) expected[static_cast<std::size_t>(d)] += p * V.get(t, d);
+    }
+    check_close(o, expected, 1e-4, 1e-5);
+    check_close(lse, {mx + std::log(sum)}, 1e-5, 1e-5);
+  }
+}
+
+TEST_CASE("the attention kernel prints as readable IR") {
+  const std::string text = ir::print(decode_attention(128, 64).ir());
+  MESSAGE(text);
+  CHECK(text.find("kernel decode_attention(q: in tile<1x128xf16>, k: in global<?x128xf16>, v: in global<?x128xf16>, "
+                  "kv_len: in i32, o: out tile<1x128xf32>, lse: out tile<1x1xf32>) {") == 0);
+  CHECK(text.find("step 64 iter(") != std::string::npos);
+  CHECK(text.find("load %k[") != std::string::npos);
+  CHECK(text.find("rowmax") != std::string::npos);
+  CHECK(text.find("matmul") != std::string::npos);
+  CHECK(text.find("trans") != std::string::npos);
+  CHECK(text.find("yield") != std::string::npos);
+  CHECK(text.find("store %lse, ") != std::string::npos);
+}
