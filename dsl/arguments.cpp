@@ -29,16 +29,18 @@ void KernelArgs::check_against(const ir::Kernel& kernel) const {
   }
   for (const ir::Param& param : kernel.params) {
     const auto found = bindings_.find(param.name);
-    const std::string what = fmt::format("kernel '{}', parameter '{}' ({})", kernel.name, param.name,
-                                         ir::to_string(param.type));
-    if (found == bindings_.end()) throw Error(fmt::format("{}: no argument bound; bind it with args.set(\"{}\", ...)", what, param.name));
+    const std::string what =
+        fmt::format("kernel '{}', parameter '{}' ({})", kernel.name, param.name, ir::to_string(param.type));
+    if (found == bindings_.end())
+      throw Error(fmt::format("{}: no argument bound; bind it with args.set(\"{}\", ...)", what, param.name));
     if (param.type.is_scalar()) {
       const bool integer = std::holds_alternative<std::int64_t>(found->second);
       const bool number = integer || std::holds_alternative<double>(found->second);
       if (!number || (is_integer(param.type.dtype) && !integer)) {
-        throw Error(fmt::format("{}: bound to {}; pass {}", what,
-                                std::holds_alternative<TensorView>(found->second) ? "a tensor" : "a floating-point number",
-                                is_integer(param.type.dtype) ? "an integer" : "a number"));
+        throw Error(
+            fmt::format("{}: bound to {}; pass {}", what,
+                        std::holds_alternative<TensorView>(found->second) ? "a tensor" : "a floating-point number",
+                        is_integer(param.type.dtype) ? "an integer" : "a number"));
       }
       continue;
     }

@@ -28,15 +28,25 @@ struct TensorView {
 template <typename T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::f32; }
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
 template <>
-constexpr DType dtype_of<f16_t>() { return DType::f16; }
+constexpr DType dtype_of<f16_t>() {
+  return DType::f16;
+}
 template <>
-constexpr DType dtype_of<bf16_t>() { return DType::bf16; }
+constexpr DType dtype_of<bf16_t>() {
+  return DType::bf16;
+}
 template <>
-constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::i32;
+}
 template <>
-constexpr DType dtype_of<std::int64_t>() { return DType::i64; }
+constexpr DType dtype_of<std::int64_t>() {
+  return DType::i64;
+}
 
 // A dense rows x cols view of a vector's elements.
 template <typename T>

@@ -28,7 +28,9 @@ Builder& current_builder(std::string_view op, Where where) {
   return *building;
 }
 
-Builder* active_builder() noexcept { return building; }
+Builder* active_builder() noexcept {
+  return building;
+}
 
 Builder& builder_for_handle(Builder* handle_builder, std::string_view op, Where where) {
   if (handle_builder == nullptr) throw Error(fmt::format("{}: the parameter handle is empty", op), where);
@@ -46,8 +48,12 @@ const ir::Type& Value::type() const {
   return builder_->kernel().type_of(id_);
 }
 
-const ir::Param& Global::param() const { return builder_->kernel().params.at(static_cast<std::size_t>(index_)); }
-const ir::Param& Output::param() const { return builder_->kernel().params.at(static_cast<std::size_t>(index_)); }
+const ir::Param& Global::param() const {
+  return builder_->kernel().params.at(static_cast<std::size_t>(index_));
+}
+const ir::Param& Output::param() const {
+  return builder_->kernel().params.at(static_cast<std::size_t>(index_));
+}
 
 Builder::Builder(std::string kernel_name) : enclosing_(building) {
   building = this;
@@ -108,8 +114,8 @@ int Builder::add_param(std::string param_name, ir::ParamRole role, const ir::Typ
 }
 
 Value Builder::in(TileSpec spec, std::string param_name, Where where) {
-  const int index = add_param(std::move(param_name), ir::ParamRole::in, ir::Type::tile(spec.rows, spec.cols, spec.dtype),
-                              where);
+  const int index =
+      add_param(std::move(param_name), ir::ParamRole::in, ir::Type::tile(spec.rows, spec.cols, spec.dtype), where);
   return Value(this, kernel_.params[static_cast<std::size_t>(index)].value);
 }
 Global Builder::in(GlobalSpec spec, std::string param_name, Where where) {
@@ -169,7 +175,9 @@ Value Builder::emit(ir::Node node, const ir::Type& result_type) {
   return Value(this, id);
 }
 
-void Builder::emit_void(ir::Node node) { current_block().nodes.push_back(std::move(node)); }
+void Builder::emit_void(ir::Node node) {
+  current_block().nodes.push_back(std::move(node));
+}
 
 Value Builder::constant(double number, DType dtype, Where where) {
   ir::Node node;
@@ -197,8 +205,7 @@ Value Builder::index_value(const Index& index, std::string_view op, std::string_
 std::vector<Value> Builder::open_loop(const Value& start, const Value& end, std::int64_t step,
                                       std::span<const Value> inits, Where where) {
   if (step < 1) {
-    throw Error(fmt::format("for_range: step is {}; it must be a positive constant (loops count upward)", step),
-                where);
+    throw Error(fmt::format("for_range: step is {}; it must be a positive constant (loops count upward)", step), where);
   }
   PendingLoop loop;
   loop.node.op = ir::Op::for_range;
@@ -214,8 +221,8 @@ std::vector<Value> Builder::open_loop(const Value& start, const Value& end, std:
   blocks_.push_back(loop.body.get());
   open_block_ids_.push_back(next_block_id_++);
   std::vector<Value> arguments;
-  const ir::Type index_type = ir::Type::scalar(
-      (start.dtype() == DType::i64 || end.dtype() == DType::i64) ? DType::i64 : DType::i32);
+  const ir::Type index_type =
+      ir::Type::scalar((start.dtype() == DType::i64 || end.dtype() == DType::i64) ? DType::i64 : DType::i32);
   for (std::size_t i = 0; i <= loop.carried.size(); ++i) {
     const ir::ValueId id = new_value(i == 0 ? index_type : loop.carried[i - 1]);
     kernel_.values.back().where = where;
@@ -266,6 +273,12 @@ std::vector<Value> Builder::close_loop(std::span<const Value> yielded, Where whe
 }
 
 ir::Kernel Builder::finish(Where where) {
+  ir::Kernel kernel = finish_unverified(where);
+  ir::verify(kernel);
+  return kernel;
+}
+
+ir::Kernel Builder::finish_unverified(Where where) {
   if (blocks_.size() != 1) throw Error(fmt::format("kernel '{}': finished inside a loop body", kernel_.name), where);
   for (std::size_t i = 0; i < kernel_.params.size(); ++i) {
     const ir::Param& param = kernel_.params[i];
@@ -276,7 +289,6 @@ ir::Kernel Builder::finish(Where where) {
                   param.where);
     }
   }
-  ir::verify(kernel_);
   return std::move(kernel_);
 }
 
@@ -296,9 +308,9 @@ Family::Family(std::string name, std::vector<std::int64_t> params, std::vector<K
 
 const KernelInstance& Family::tier(std::size_t index, Where where) const {
   if (index >= instances_.size()) {
-    throw Error(fmt::format("family '{}': tier {} does not exist; it has tiers 0..{}", name_, index,
-                            instances_.size() - 1),
-                where);
+    throw Error(
+        fmt::format("family '{}': tier {} does not exist; it has tiers 0..{}", name_, index, instances_.size() - 1),
+        where);
   }
   return instances_[index];
 }
@@ -320,8 +332,7 @@ Family family(std::string name, std::vector<std::int64_t> params,
   for (std::size_t i = 0; i < params.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (params[i] == params[j]) {
-        throw Error(fmt::format("family '{}': parameter {} is listed twice; each tier needs its own", name,
-                                params[i]),
+        throw Error(fmt::format("family '{}': parameter {} is listed twice; each tier needs its own", name, params[i]),
                     where);
       }
     }

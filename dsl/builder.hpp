@@ -96,15 +96,19 @@ struct GlobalSpec {
   DType dtype;
   std::int64_t rows, cols;
 };
-inline TileSpec tile(std::int64_t rows, std::int64_t cols, DType dtype) { return {rows, cols, dtype}; }
+inline TileSpec tile(std::int64_t rows, std::int64_t cols, DType dtype) {
+  return {rows, cols, dtype};
+}
 // A 2-D global tensor: extents are static or tl::dyn (bound when the kernel runs).
-inline GlobalSpec global(DType dtype, std::array<std::int64_t, 2> extents) { return {dtype, extents[0], extents[1]}; }
+inline GlobalSpec global(DType dtype, std::array<std::int64_t, 2> extents) {
+  return {dtype, extents[0], extents[1]};
+}
 
 // An integer scalar operand given either as a Value or as a C++ integer (offsets, extents, bounds).
 struct Index {
-  Index(const Value& scalar) : value(scalar) {}      // NOLINT(google-explicit-constructor): DSL sugar
-  Index(std::int64_t number) : literal(number) {}    // NOLINT(google-explicit-constructor)
-  Index(int number) : literal(number) {}             // NOLINT(google-explicit-constructor)
+  Index(const Value& scalar) : value(scalar) {}    // NOLINT(google-explicit-constructor): DSL sugar
+  Index(std::int64_t number) : literal(number) {}  // NOLINT(google-explicit-constructor)
+  Index(int number) : literal(number) {}           // NOLINT(google-explicit-constructor)
   Value value;
   std::int64_t literal = 0;
 };
@@ -133,6 +137,8 @@ class Builder {
 
   // Ends building: checks that every output was written, verifies, hands over the IR.
   ir::Kernel finish(Where where = Where::current());
+  // The same without running the verifier (benchmarks time the verifier on its own).
+  ir::Kernel finish_unverified(Where where = Where::current());
 
   // ---- used by the tl ops (not by kernel authors) ------------------------------------------
   // Checks that `value` belongs to this kernel and is visible here (not from a loop that ended).
@@ -156,11 +162,11 @@ class Builder {
   ir::Block& current_block() { return *blocks_.back(); }
 
   ir::Kernel kernel_;
-  std::vector<ir::Block*> blocks_;         // open blocks, innermost last
-  std::vector<int> value_block_;           // ValueId -> id of the block that defines it
-  std::vector<int> open_block_ids_;        // ids of the blocks in blocks_
+  std::vector<ir::Block*> blocks_;   // open blocks, innermost last
+  std::vector<int> value_block_;     // ValueId -> id of the block that defines it
+  std::vector<int> open_block_ids_;  // ids of the blocks in blocks_
   int next_block_id_ = 0;
-  std::vector<bool> written_;              // per param: stored to (outputs must be)
+  std::vector<bool> written_;  // per param: stored to (outputs must be)
   struct PendingLoop {
     ir::Node node;
     std::unique_ptr<ir::Block> body;
@@ -237,8 +243,7 @@ struct Pad {
 // Full-width rows [row, row + rows) of a global with static columns; rows at or past
 // valid_rows read as `pad` (the masked tail of a KV block).
 Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Where where = Where::current());
-Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pad pad,
-           Where where = Where::current());
+Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pad pad, Where where = Where::current());
 void store(const Output& dst, const Value& value, Where where = Where::current());
 void store(const Global& dst, Index row, Index col, const Value& value, Index valid_rows, Index valid_cols,
            Where where = Where::current());
@@ -347,7 +352,8 @@ std::array<Value, N> for_range(Index start, Index end, std::int64_t step, const 
   const std::vector<Value> arguments = builder->open_loop(first, last, step, std::span<const Value>(inits, N), where);
   const Carry next = [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::invoke(std::forward<Body>(body), arguments[0], arguments[I + 1]...);
-  }(std::make_index_sequence<N>{});
+  }
+  (std::make_index_sequence<N>{});
   const std::vector<Value> results = builder->close_loop(next.values, where);
   std::array<Value, N> out;
   for (std::size_t i = 0; i < N; ++i) out[i] = results[i];

@@ -13,8 +13,12 @@ enum class DType : std::uint8_t { f16, bf16, f32, i32, i64 };
 
 std::string_view name(DType dtype) noexcept;
 int size_bytes(DType dtype) noexcept;
-constexpr bool is_float(DType dtype) noexcept { return dtype == DType::f16 || dtype == DType::bf16 || dtype == DType::f32; }
-constexpr bool is_integer(DType dtype) noexcept { return dtype == DType::i32 || dtype == DType::i64; }
+constexpr bool is_float(DType dtype) noexcept {
+  return dtype == DType::f16 || dtype == DType::bf16 || dtype == DType::f32;
+}
+constexpr bool is_integer(DType dtype) noexcept {
+  return dtype == DType::i32 || dtype == DType::i64;
+}
 
 // IEEE binary16 and bfloat16 conversions, round to nearest even (NaN stays NaN, overflow
 // rounds to infinity) — what CUDA's __float2half_rn / __float2bfloat16_rn do.

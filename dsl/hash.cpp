@@ -18,6 +18,8 @@ std::uint64_t structural_hash(const Kernel& kernel) {
   return hash;
 }
 
-std::string hash_hex(std::uint64_t hash) { return fmt::format("{:016x}", hash); }
+std::string hash_hex(std::uint64_t hash) {
+  return fmt::format("{:016x}", hash);
+}
 
 }  // namespace pto::ir

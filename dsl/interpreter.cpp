@@ -20,7 +20,8 @@ struct Slot {
 };
 
 std::int64_t wrap(DType dtype, std::int64_t value) {
-  if (dtype == DType::i32) return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(value)));
+  if (dtype == DType::i32)
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(value)));
   return value;
 }
 
@@ -115,7 +116,9 @@ class Interpreter {
  private:
   const ir::Type& type(ir::ValueId id) const { return kernel_.type_of(id); }
   Slot& slot(ir::ValueId id) { return slots_[static_cast<std::size_t>(id)]; }
-  const TensorView& tensor(int param) const { return std::get<TensorView>(*bindings_[static_cast<std::size_t>(param)]); }
+  const TensorView& tensor(int param) const {
+    return std::get<TensorView>(*bindings_[static_cast<std::size_t>(param)]);
+  }
 
   [[noreturn]] void fail(const ir::Node& node, const std::string& problem) const {
     throw Error(fmt::format("kernel '{}': {}: {}", kernel_.name, ir::name(node.op), problem), node.where);
@@ -217,8 +220,8 @@ class Interpreter {
     slot(node.results[0]) = std::move(s);
   }
 
-  void check_in_bounds(const ir::Node& node, const TensorView& t, std::int64_t row, std::int64_t col,
-                       std::int64_t vr, std::int64_t vc, std::string_view what) const {
+  void check_in_bounds(const ir::Node& node, const TensorView& t, std::int64_t row, std::int64_t col, std::int64_t vr,
+                       std::int64_t vc, std::string_view what) const {
     if (vr == 0 || vc == 0) return;
     if (row < 0 || col < 0 || row + vr > t.rows || col + vc > t.cols) {
       const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
@@ -274,7 +277,9 @@ class Interpreter {
     }
   }
 
-  void read_output(const ir::Node& node) { slot(node.results[0]) = read_tile(tensor(node.param), type(node.results[0])); }
+  void read_output(const ir::Node& node) {
+    slot(node.results[0]) = read_tile(tensor(node.param), type(node.results[0]));
+  }
 
   void elementwise(const ir::Node& node) {
     const ir::Type& t = type(node.results[0]);
@@ -324,7 +329,9 @@ class Interpreter {
         out.f[k] = unary(node.op, fval(0));
       } else {
         const std::int64_t x = ival(0);
-        out.i[k] = wrap(t.dtype, node.op == ir::Op::neg ? -x : node.op == ir::Op::abs ? (x < 0 ? -x : x) : (x > 0 ? x : 0));
+        out.i[k] = wrap(t.dtype, node.op == ir::Op::neg   ? -x
+                                 : node.op == ir::Op::abs ? (x < 0 ? -x : x)
+                                                          : (x > 0 ? x : 0));
       }
       return;
     }
@@ -348,9 +355,15 @@ class Interpreter {
     const std::int64_t a = ival(0), b = ival(1);
     std::int64_t result = 0;
     switch (node.op) {
-      case ir::Op::add: result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b)); break;
-      case ir::Op::sub: result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)); break;
-      case ir::Op::mul: result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b)); break;
+      case ir::Op::add:
+        result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+        break;
+      case ir::Op::sub:
+        result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+        break;
+      case ir::Op::mul:
+        result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+        break;
       case ir::Op::div:
         if (b == 0) fail(node, "integer division by zero");
         result = (a == std::numeric_limits<std::int64_t>::min() && b == -1) ? a : a / b;
@@ -395,13 +408,13 @@ class Interpreter {
         float acc = is_max ? -INFINITY : is_min ? INFINITY : 0.0f;
         for (std::int64_t n = 0; n < inner; ++n) {
           const float v = x.f[element_index(n)];
-          acc = is_max ? (std::isnan(v) || std::isnan(acc) ? NAN : std::max(acc, v))
+          acc = is_max   ? (std::isnan(v) || std::isnan(acc) ? NAN : std::max(acc, v))
                 : is_min ? (std::isnan(v) || std::isnan(acc) ? NAN : std::min(acc, v))
                          : acc + v;
         }
         s.f[static_cast<std::size_t>(o)] = is_mean ? acc / static_cast<float>(inner) : acc;
       } else {
-        std::int64_t acc = is_max ? std::numeric_limits<std::int64_t>::min()
+        std::int64_t acc = is_max   ? std::numeric_limits<std::int64_t>::min()
                            : is_min ? std::numeric_limits<std::int64_t>::max()
                                     : 0;
         for (std::int64_t n = 0; n < inner; ++n) {
@@ -423,7 +436,8 @@ class Interpreter {
     Slot s = make(t);
     for (std::int64_t m = 0; m < t.rows; ++m) {
       for (std::int64_t n = 0; n < t.cols; ++n) {
-        float acc = node.operands.size() == 3 ? slot(node.operands[2]).f[static_cast<std::size_t>(m * t.cols + n)] : 0.0f;
+        float acc =
+            node.operands.size() == 3 ? slot(node.operands[2]).f[static_cast<std::size_t>(m * t.cols + n)] : 0.0f;
         for (std::int64_t k = 0; k < at_.cols; ++k) {
           acc += a.f[static_cast<std::size_t>(m * at_.cols + k)] * b.f[static_cast<std::size_t>(k * bt.cols + n)];
         }

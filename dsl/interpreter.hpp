@@ -19,6 +19,8 @@ namespace pto {
 
 // Checks `args` against the kernel (KernelArgs::check_against), then runs it once.
 void interpret(const ir::Kernel& kernel, const KernelArgs& args);
-inline void interpret(const tl::KernelInstance& instance, const KernelArgs& args) { interpret(instance.ir(), args); }
+inline void interpret(const tl::KernelInstance& instance, const KernelArgs& args) {
+  interpret(instance.ir(), args);
+}
 
 }  // namespace pto

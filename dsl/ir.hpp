@@ -24,53 +24,53 @@ namespace pto::ir {
 
 // X(name, category). Categories: param, constant, memory, binary, compare, unary,
 // reduce, matmul, shape, cast, select, control.
-#define PTO_IR_OPS(X)                                                                          \
-  X(param, param)           /* a kernel parameter's value (tiles, scalars) or handle (globals) */ \
-  X(constant, constant)     /* scalar constant: number */                                       \
-  X(full, constant)         /* tile filled with `number` */                                     \
-  X(iota, constant)         /* tile of row (axis 0) or column (axis 1) indices */                \
-  X(load, memory)           /* global[row.., col..] -> tile; operands: global row col vrows vcols; number = pad */ \
-  X(read_output, memory)    /* an output tile's current contents */                             \
-  X(store, memory)          /* operands: target value [row col vrows vcols for globals] */      \
-  X(add, binary)                                                                                \
-  X(sub, binary)                                                                                \
-  X(mul, binary)                                                                                \
-  X(div, binary)                                                                                \
-  X(maximum, binary)                                                                            \
-  X(minimum, binary)                                                                            \
-  X(lt, compare)                                                                                \
-  X(le, compare)                                                                                \
-  X(gt, compare)                                                                                \
-  X(ge, compare)                                                                                \
-  X(eq, compare)                                                                                \
-  X(ne, compare)                                                                                \
-  X(where, select)          /* operands: condition (i32, non-zero = true), if_true, if_false */ \
-  X(cast, cast)             /* to the result type's dtype */                                    \
-  X(exp, unary)                                                                                 \
-  X(log, unary)                                                                                 \
-  X(sqrt, unary)                                                                                \
-  X(rsqrt, unary)                                                                               \
-  X(tanh, unary)                                                                                \
-  X(sigmoid, unary)                                                                             \
-  X(relu, unary)                                                                                \
-  X(gelu, unary)                                                                                \
-  X(silu, unary)                                                                                \
-  X(neg, unary)                                                                                 \
-  X(abs, unary)                                                                                 \
-  X(sin, unary)                                                                                 \
-  X(cos, unary)                                                                                 \
-  X(rowsum, reduce)                                                                             \
-  X(rowmax, reduce)                                                                             \
-  X(rowmin, reduce)                                                                             \
-  X(rowmean, reduce)                                                                            \
-  X(colsum, reduce)                                                                             \
-  X(colmax, reduce)                                                                             \
-  X(colmin, reduce)                                                                             \
-  X(colmean, reduce)                                                                            \
-  X(matmul, matmul)         /* operands: a b [acc] */                                           \
-  X(trans, shape)           /* transposed view */                                               \
-  X(for_range, control)     /* operands: start end inits...; attribute step; body block */     \
-  X(yield, control)         /* ends a loop body: the next carried values */
+#define PTO_IR_OPS(X)                                                                                           \
+  X(param, param)        /* a kernel parameter's value (tiles, scalars) or handle (globals) */                  \
+  X(constant, constant)  /* scalar constant: number */                                                          \
+  X(full, constant)      /* tile filled with `number` */                                                        \
+  X(iota, constant)      /* tile of row (axis 0) or column (axis 1) indices */                                  \
+  X(load, memory)        /* global[row.., col..] -> tile; operands: global row col vrows vcols; number = pad */ \
+  X(read_output, memory) /* an output tile's current contents */                                                \
+  X(store, memory)       /* operands: target value [row col vrows vcols for globals] */                         \
+  X(add, binary)                                                                                                \
+  X(sub, binary)                                                                                                \
+  X(mul, binary)                                                                                                \
+  X(div, binary)                                                                                                \
+  X(maximum, binary)                                                                                            \
+  X(minimum, binary)                                                                                            \
+  X(lt, compare)                                                                                                \
+  X(le, compare)                                                                                                \
+  X(gt, compare)                                                                                                \
+  X(ge, compare)                                                                                                \
+  X(eq, compare)                                                                                                \
+  X(ne, compare)                                                                                                \
+  X(where, select) /* operands: condition (i32, non-zero = true), if_true, if_false */                          \
+  X(cast, cast)    /* to the result type's dtype */                                                             \
+  X(exp, unary)                                                                                                 \
+  X(log, unary)                                                                                                 \
+  X(sqrt, unary)                                                                                                \
+  X(rsqrt, unary)                                                                                               \
+  X(tanh, unary)                                                                                                \
+  X(sigmoid, unary)                                                                                             \
+  X(relu, unary)                                                                                                \
+  X(gelu, unary)                                                                                                \
+  X(silu, unary)                                                                                                \
+  X(neg, unary)                                                                                                 \
+  X(abs, unary)                                                                                                 \
+  X(sin, unary)                                                                                                 \
+  X(cos, unary)                                                                                                 \
+  X(rowsum, reduce)                                                                                             \
+  X(rowmax, reduce)                                                                                             \
+  X(rowmin, reduce)                                                                                             \
+  X(rowmean, reduce)                                                                                            \
+  X(colsum, reduce)                                                                                             \
+  X(colmax, reduce)                                                                                             \
+  X(colmin, reduce)                                                                                             \
+  X(colmean, reduce)                                                                                            \
+  X(matmul, matmul)     /* operands: a b [acc] */                                                               \
+  X(trans, shape)       /* transposed view */                                                                   \
+  X(for_range, control) /* operands: start end inits...; attribute step; body block */                          \
+  X(yield, control)     /* ends a loop body: the next carried values */
 
 enum class Op : std::uint8_t {
 #define PTO_IR_ENUM(op, category) op,
@@ -78,7 +78,20 @@ enum class Op : std::uint8_t {
 #undef PTO_IR_ENUM
 };
 
-enum class OpCategory : std::uint8_t { param, constant, memory, binary, compare, select, cast, unary, reduce, matmul, shape, control };
+enum class OpCategory : std::uint8_t {
+  param,
+  constant,
+  memory,
+  binary,
+  compare,
+  select,
+  cast,
+  unary,
+  reduce,
+  matmul,
+  shape,
+  control
+};
 
 std::string_view name(Op op) noexcept;
 OpCategory category(Op op) noexcept;
@@ -98,7 +111,9 @@ struct Type {
   static Type none() { return {}; }
   static Type scalar(DType dtype) { return {TypeKind::scalar, dtype, 1, 1}; }
   static Type tile(std::int64_t rows, std::int64_t cols, DType dtype) { return {TypeKind::tile, dtype, rows, cols}; }
-  static Type global(std::int64_t rows, std::int64_t cols, DType dtype) { return {TypeKind::global, dtype, rows, cols}; }
+  static Type global(std::int64_t rows, std::int64_t cols, DType dtype) {
+    return {TypeKind::global, dtype, rows, cols};
+  }
 
   bool is_scalar() const noexcept { return kind == TypeKind::scalar; }
   bool is_tile() const noexcept { return kind == TypeKind::tile; }
@@ -122,12 +137,12 @@ struct Node {
   std::vector<ValueId> operands;
   std::vector<ValueId> results;
   // Attributes; which ones an op uses is documented at PTO_IR_OPS.
-  double number = 0.0;   // constant / full value, load pad
-  std::int64_t step = 1; // for_range step
-  int axis = 0;          // iota: 0 rows, 1 columns
-  int param = -1;        // param / store target / read_output: the parameter's index
+  double number = 0.0;          // constant / full value, load pad
+  std::int64_t step = 1;        // for_range step
+  int axis = 0;                 // iota: 0 rows, 1 columns
+  int param = -1;               // param / store target / read_output: the parameter's index
   std::unique_ptr<Block> body;  // for_range
-  SourceLocation where;  // the user's line that built this node
+  SourceLocation where;         // the user's line that built this node
 };
 
 struct Block {
@@ -148,7 +163,7 @@ struct Param {
 
 struct ValueInfo {
   Type type;
-  std::string hint;     // a readable name for the printer (parameters); may be empty
+  std::string hint;      // a readable name for the printer (parameters); may be empty
   SourceLocation where;  // the user's line that defined it
 };
 

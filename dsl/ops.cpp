@@ -102,9 +102,8 @@ Value operator_form(std::string_view symbol, const Value& a, const Value* b, Mak
   try {
     return make();
   } catch (const Error& error) {
-    const std::string operands =
-        b != nullptr ? fmt::format("were defined at {} and {}", defined_at(a), defined_at(*b))
-                     : fmt::format("was defined at {}", defined_at(a));
+    const std::string operands = b != nullptr ? fmt::format("were defined at {} and {}", defined_at(a), defined_at(*b))
+                                              : fmt::format("was defined at {}", defined_at(a));
     throw Error(fmt::format("{} (in an expression with operator{}; the operand{} {})", error.message(), symbol,
                             b != nullptr ? "s" : "", operands));
   }
@@ -191,8 +190,7 @@ Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pa
                             param.name, ir::to_string(param.type)),
                 where);
   }
-  return load(src, std::move(row), 0, rows, param.type.cols, std::move(valid_rows), param.type.cols, pad.value,
-              where);
+  return load(src, std::move(row), 0, rows, param.type.cols, std::move(valid_rows), param.type.cols, pad.value, where);
 }
 
 void store(const Output& dst, const Value& value, Where where) {
@@ -285,9 +283,9 @@ Value read(const Output& output, Where where) {
 
 // ---- elementwise -----------------------------------------------------------------------------
 
-#define PTO_BINARY_OP(fn)                                                 \
-  Value fn(const Value& a, const Value& b, Where where) {                 \
-    return emit_typed(ir::Op::fn, {&a, &b}, where);                       \
+#define PTO_BINARY_OP(fn)                                 \
+  Value fn(const Value& a, const Value& b, Where where) { \
+    return emit_typed(ir::Op::fn, {&a, &b}, where);       \
   }
 PTO_BINARY_OP(add)
 PTO_BINARY_OP(sub)
@@ -303,10 +301,10 @@ PTO_BINARY_OP(eq)
 PTO_BINARY_OP(ne)
 #undef PTO_BINARY_OP
 
-#define PTO_COMPARE_NUMBER(fn)                                            \
-  Value fn(const Value& a, double b, Where where) {                       \
-    const Value constant_b = number_like(a, b, #fn, where);               \
-    return emit_typed(ir::Op::fn, {&a, &constant_b}, where);              \
+#define PTO_COMPARE_NUMBER(fn)                               \
+  Value fn(const Value& a, double b, Where where) {          \
+    const Value constant_b = number_like(a, b, #fn, where);  \
+    return emit_typed(ir::Op::fn, {&a, &constant_b}, where); \
   }
 PTO_COMPARE_NUMBER(lt)
 PTO_COMPARE_NUMBER(le)
@@ -350,10 +348,14 @@ Value where(const Value& condition, const Value& if_true, double if_false, Where
   return emit_typed(ir::Op::where, {&condition, &if_true, &constant_false}, at);
 }
 
-Value cast(const Value& value, DType dtype, Where where) { return emit_typed(ir::Op::cast, {&value}, where, dtype); }
+Value cast(const Value& value, DType dtype, Where where) {
+  return emit_typed(ir::Op::cast, {&value}, where, dtype);
+}
 
-#define PTO_UNARY_OP(fn) \
-  Value fn(const Value& x, Where where) { return emit_typed(ir::Op::fn, {&x}, where); }
+#define PTO_UNARY_OP(fn)                        \
+  Value fn(const Value& x, Where where) {       \
+    return emit_typed(ir::Op::fn, {&x}, where); \
+  }
 PTO_UNARY_OP(exp)
 PTO_UNARY_OP(log)
 PTO_UNARY_OP(sqrt)
@@ -378,9 +380,13 @@ PTO_UNARY_OP(colmean)
 PTO_UNARY_OP(trans)
 #undef PTO_UNARY_OP
 
-double rsqrt(double x) { return 1.0 / std::sqrt(x); }
+double rsqrt(double x) {
+  return 1.0 / std::sqrt(x);
+}
 
-Value matmul(const Value& a, const Value& b, Where where) { return emit_typed(ir::Op::matmul, {&a, &b}, where); }
+Value matmul(const Value& a, const Value& b, Where where) {
+  return emit_typed(ir::Op::matmul, {&a, &b}, where);
+}
 Value matmul(const Value& a, const Value& b, const Value& acc, Where where) {
   return emit_typed(ir::Op::matmul, {&a, &b, &acc}, where);
 }

@@ -15,8 +15,8 @@ class Printer {
   std::string run(PrintOptions options) {
     std::string params;
     for (const Param& param : kernel_.params) {
-      params += fmt::format("{}{}: {} {}", params.empty() ? "" : ", ", param.name, name(param.role),
-                            to_string(param.type));
+      params +=
+          fmt::format("{}{}: {} {}", params.empty() ? "" : ", ", param.name, name(param.role), to_string(param.type));
     }
     out_ = fmt::format("kernel {}({}) {{\n", options.kernel_name ? kernel_.name : std::string("_"), params);
     block(kernel_.body, 1);
@@ -41,7 +41,9 @@ class Printer {
     return fmt::format("{}", x);
   }
 
-  void line(int depth, const std::string& text) { out_ += std::string(static_cast<std::size_t>(depth) * 2, ' ') + text + "\n"; }
+  void line(int depth, const std::string& text) {
+    out_ += std::string(static_cast<std::size_t>(depth) * 2, ' ') + text + "\n";
+  }
 
   void block(const Block& body, int depth) {
     for (const Node& node : body.nodes) statement(node, depth);
@@ -64,16 +66,16 @@ class Printer {
         if (node.operands.size() == 2) {
           line(depth, fmt::format("store {}, {}", value(node.operands[0]), value(node.operands[1])));
         } else {
-          line(depth, fmt::format("store {}[{}, {}] valid({}, {}), {}", value(node.operands[0]), value(node.operands[2]),
-                                  value(node.operands[3]), value(node.operands[4]), value(node.operands[5]),
-                                  value(node.operands[1])));
+          line(depth, fmt::format("store {}[{}, {}] valid({}, {}), {}", value(node.operands[0]),
+                                  value(node.operands[2]), value(node.operands[3]), value(node.operands[4]),
+                                  value(node.operands[5]), value(node.operands[1])));
         }
         return;
       case Op::for_range: {
         std::string carried;
         for (std::size_t i = 2; i < node.operands.size(); ++i) {
-          carried += fmt::format("{}{} = {}", i == 2 ? "" : ", ", value(node.body->arguments[i - 1]),
-                                 value(node.operands[i]));
+          carried +=
+              fmt::format("{}{} = {}", i == 2 ? "" : ", ", value(node.body->arguments[i - 1]), value(node.operands[i]));
         }
         line(depth, fmt::format("{}for {} = {} to {} step {}{} {{", result, value(node.body->arguments[0]),
                                 value(node.operands[0]), value(node.operands[1]), node.step,
@@ -93,6 +95,8 @@ class Printer {
 
 }  // namespace
 
-std::string print(const Kernel& kernel, PrintOptions options) { return Printer(kernel).run(options); }
+std::string print(const Kernel& kernel, PrintOptions options) {
+  return Printer(kernel).run(options);
+}
 
 }  // namespace pto::ir

@@ -6,9 +6,13 @@ namespace pto::ir {
 
 namespace {
 
-TypeError error(std::string message) { return TypeError{std::move(message)}; }
+TypeError error(std::string message) {
+  return TypeError{std::move(message)};
+}
 
-bool is_value(const Type& type) { return type.is_scalar() || type.is_tile(); }
+bool is_value(const Type& type) {
+  return type.is_scalar() || type.is_tile();
+}
 
 // Arithmetic dtype of two operands: floats compute in f32 (f16/bf16 are storage types),
 // integers in the wider integer; mixing a float and an integer needs an explicit cast.
@@ -24,7 +28,9 @@ Inferred broadcast(const Type& a, const Type& b, DType dtype) {
   if (a.is_scalar() && b.is_scalar()) return Type::scalar(dtype);
   if (a.is_scalar()) return Type::tile(b.rows, b.cols, dtype);
   if (b.is_scalar()) return Type::tile(a.rows, a.cols, dtype);
-  auto extent = [](std::int64_t x, std::int64_t y) -> std::int64_t { return x == y ? x : (x == 1 ? y : (y == 1 ? x : -1)); };
+  auto extent = [](std::int64_t x, std::int64_t y) -> std::int64_t {
+    return x == y ? x : (x == 1 ? y : (y == 1 ? x : -1));
+  };
   const std::int64_t rows = extent(a.rows, b.rows);
   const std::int64_t cols = extent(a.cols, b.cols);
   if (rows < 0 || cols < 0) {
@@ -63,8 +69,8 @@ Inferred infer_reduce(Op op, const Type& a) {
   if (!a.is_tile()) return error(fmt::format("needs a tile, got {}", to_string(a)));
   const bool is_mean = op == Op::rowmean || op == Op::colmean;
   if (is_integer(a.dtype) && is_mean) {
-    return error(fmt::format("a mean of {} is not an integer: convert the tile with tl::cast(x, f32) first",
-                             name(a.dtype)));
+    return error(
+        fmt::format("a mean of {} is not an integer: convert the tile with tl::cast(x, f32) first", name(a.dtype)));
   }
   const DType dtype = is_float(a.dtype) ? DType::f32 : a.dtype;
   const bool by_row = op == Op::rowsum || op == Op::rowmax || op == Op::rowmin || op == Op::rowmean;
@@ -79,22 +85,22 @@ Inferred infer_matmul(std::span<const Type> operands) {
     return error(fmt::format("needs two tiles, got {} and {}", to_string(a), to_string(b)));
   }
   if (!is_float(a.dtype) || !is_float(b.dtype)) {
-    return error(fmt::format("needs float tiles (f16, bf16, f32), got {} and {}: convert with tl::cast",
-                             name(a.dtype), name(b.dtype)));
+    return error(fmt::format("needs float tiles (f16, bf16, f32), got {} and {}: convert with tl::cast", name(a.dtype),
+                             name(b.dtype)));
   }
   if (a.cols != b.rows) {
-    return error(fmt::format(
-        "inner dimensions differ: a is [{},{}], b is [{},{}] (a's columns must equal b's rows); "
-        "did you mean tl::trans(b)?",
-        a.rows, a.cols, b.rows, b.cols));
+    return error(
+        fmt::format("inner dimensions differ: a is [{},{}], b is [{},{}] (a's columns must equal b's rows); "
+                    "did you mean tl::trans(b)?",
+                    a.rows, a.cols, b.rows, b.cols));
   }
   const Type result = Type::tile(a.rows, b.cols, DType::f32);
   if (std::string shape = check_tile_shape(result.rows, result.cols); !shape.empty()) return error(shape);
   if (operands.size() == 3) {
     const Type& acc = operands[2];
     if (!acc.is_tile() || acc.rows != result.rows || acc.cols != result.cols || !is_float(acc.dtype)) {
-      return error(fmt::format("accumulator must be a float tile [{},{}], got {}", result.rows, result.cols,
-                               to_string(acc)));
+      return error(
+          fmt::format("accumulator must be a float tile [{},{}], got {}", result.rows, result.cols, to_string(acc)));
     }
   }
   return result;
@@ -106,8 +112,8 @@ std::string check_tile_shape(std::int64_t rows, std::int64_t cols) {
   if (rows < 1 || cols < 1) return fmt::format("tile shape [{},{}] is empty: both extents must be >= 1", rows, cols);
   if (rows * cols > max_tile_elements) {
     return fmt::format(
-        "tile [{},{}] has {} elements, more than the limit of {}: split the work into blocks with tl::for_range",
-        rows, cols, rows * cols, max_tile_elements);
+        "tile [{},{}] has {} elements, more than the limit of {}: split the work into blocks with tl::for_range", rows,
+        cols, rows * cols, max_tile_elements);
   }
   return {};
 }
@@ -160,8 +166,14 @@ Inferred infer(Op op, std::span<const Type> operands, DType cast_to) {
   return error(fmt::format("op {} has no operand-only typing rule", name(op)));
 }
 
-const Type& get(const Inferred& inferred) { return std::get<Type>(inferred); }
-bool failed(const Inferred& inferred) { return std::holds_alternative<TypeError>(inferred); }
-const std::string& message(const Inferred& inferred) { return std::get<TypeError>(inferred).message; }
+const Type& get(const Inferred& inferred) {
+  return std::get<Type>(inferred);
+}
+bool failed(const Inferred& inferred) {
+  return std::holds_alternative<TypeError>(inferred);
+}
+const std::string& message(const Inferred& inferred) {
+  return std::get<TypeError>(inferred).message;
+}
 
 }  // namespace pto::ir

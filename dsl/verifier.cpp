@@ -18,22 +18,23 @@ class Verifier {
     for (std::size_t i = 0; i < kernel_.params.size(); ++i) {
       const Param& param = kernel_.params[i];
       check_id(param.value, fmt::format("parameter '{}'", param.name));
-      if (kernel_.type_of(param.value) != param.type) fail_at(nullptr, fmt::format("parameter '{}' has two types", param.name));
+      if (kernel_.type_of(param.value) != param.type)
+        fail_at(nullptr, fmt::format("parameter '{}' has two types", param.name));
     }
     block(kernel_.body, /*loop=*/nullptr);
   }
 
  private:
   [[noreturn]] void fail_at(const Node* node, const std::string& problem) const {
-    const std::string where = node == nullptr ? std::string("kernel")
-                                              : fmt::format("{} (line {})", name(node->op), node->where.line);
+    const std::string where =
+        node == nullptr ? std::string("kernel") : fmt::format("{} (line {})", name(node->op), node->where.line);
     throw Error(fmt::format("verifier: kernel '{}': {}: {}", kernel_.name, where, problem));
   }
 
   void check_id(ValueId id, const std::string& what) const {
     if (id < 0 || static_cast<std::size_t>(id) >= kernel_.values.size()) {
-      throw Error(fmt::format("verifier: kernel '{}': {} refers to value %{} which does not exist", kernel_.name,
-                              what, id));
+      throw Error(
+          fmt::format("verifier: kernel '{}': {} refers to value %{} which does not exist", kernel_.name, what, id));
     }
   }
 
@@ -147,7 +148,8 @@ class Verifier {
     if (node.operands.empty() || node.operands[0] != param.value) fail_at(&node, "first operand must be its parameter");
     switch (node.op) {
       case Op::load: {
-        if (!param.type.is_global() || node.operands.size() != 5) fail_at(&node, "loads from a global: global row col vrows vcols");
+        if (!param.type.is_global() || node.operands.size() != 5)
+          fail_at(&node, "loads from a global: global row col vrows vcols");
         expect_index(node.operands[1], node, "row");
         expect_index(node.operands[2], node, "col");
         expect_index(node.operands[3], node, "valid rows");
@@ -171,7 +173,8 @@ class Verifier {
             fail_at(&node, fmt::format("stores {} to {}", to_string(value), to_string(param.type)));
           }
         } else {
-          if (node.operands.size() != 6 || !value.is_tile()) fail_at(&node, "stores a tile: global value row col vrows vcols");
+          if (node.operands.size() != 6 || !value.is_tile())
+            fail_at(&node, "stores a tile: global value row col vrows vcols");
           for (std::size_t i = 2; i < 6; ++i) expect_index(node.operands[i], node, "an offset or extent");
         }
         if (is_float(value.dtype) != is_float(param.type.dtype)) fail_at(&node, "stores between float and integer");
@@ -203,7 +206,8 @@ class Verifier {
   }
 
   void check_yield(const Node& node, const Node& loop) const {
-    if (node.operands.size() != loop.results.size()) fail_at(&node, "yields a different number of values than the loop carries");
+    if (node.operands.size() != loop.results.size())
+      fail_at(&node, "yields a different number of values than the loop carries");
     for (std::size_t i = 0; i < node.operands.size(); ++i) {
       if (use(node.operands[i], node) != kernel_.type_of(loop.results[i])) {
         fail_at(&node, fmt::format("yields value {} with a type other than the carried one", i));
@@ -218,6 +222,8 @@ class Verifier {
 
 }  // namespace
 
-void verify(const Kernel& kernel) { Verifier(kernel).run(); }
+void verify(const Kernel& kernel) {
+  Verifier(kernel).run();
+}
 
 }  // namespace pto::ir

@@ -9,12 +9,12 @@
 #include "tests/dsl/dsl_test_util.hpp"
 
 using namespace pto;
+using pto::test::check_close;
+using pto::test::HostTensor;
 using tl::bf16;
 using tl::f16;
 using tl::f32;
 using tl::i32;
-using pto::test::check_close;
-using pto::test::HostTensor;
 
 namespace {
 
@@ -39,8 +39,7 @@ tl::KernelInstance decode_attention(std::int64_t head_dim, std::int64_t block) {
           auto p = tl::exp(s - m_new);
           auto correction = tl::exp(m_prev - m_new);
           auto vb = tl::load(V, j, block, kv_len - j);
-          return tl::carry(m_new, l_prev * correction + tl::rowsum(p),
-                           acc_prev * correction + tl::matmul(p, vb));
+          return tl::carry(m_new, l_prev * correction + tl::rowsum(p), acc_prev * correction + tl::matmul(p, vb));
         });
     tl::store(o, acc / l);
     tl::store(lse, m + tl::log(l));
@@ -51,7 +50,9 @@ tl::KernelInstance decode_attention(std::int64_t head_dim, std::int64_t block) {
 
 TEST_CASE("row softmax matches float64") {
   std::mt19937 rng(21);
-  for (auto [rows, cols] : pto::test::shape_sweep) {
+  for (const auto& shape : pto::test::shape_sweep) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::int64_t rows = shape.first, cols = shape.second;
     HostTensor x(DType::f16, rows, cols), y(DType::f32, rows, cols);
     x.fill_random(rng, -6, 6);
     auto softmax = tl::kernel("softmax", [&](tl::Builder& k) {
@@ -83,8 +84,13 @@ TEST_CASE("online-softmax decode attention over several KV blocks with a masked 
     q.fill_random(rng, -1, 1);
     K.fill_random(rng, -1, 1);
     V.fill_random(rng, -1, 1);
-    interpret(kernel, KernelArgs().set("q", q.view()).set("k", K.view()).set("v", V.view()).set("kv_len", kv_len)
-                          .set("o", o.view()).set("lse", lse.view()));
+    interpret(kernel, KernelArgs()
+                          .set("q", q.view())
+                          .set("k", K.view())
+                          .set("v", V.view())
+                          .set("kv_len", kv_len)
+                          .set("o", o.view())
+                          .set("lse", lse.view()));
     std::vector<double> scores;
     double mx = -INFINITY;
     for (std::int64_t t = 0; t < kv_len; ++t) {

@@ -15,8 +15,8 @@ namespace pto::test {
 
 // The tile shapes every op is swept over: single rows and columns, non-powers of two, and
 // one realistic attention block.
-inline const std::vector<std::pair<std::int64_t, std::int64_t>> shape_sweep = {
-    {1, 1}, {1, 7}, {5, 1}, {3, 5}, {16, 33}, {64, 128}};
+inline const std::vector<std::pair<std::int64_t, std::int64_t>> shape_sweep = {{1, 1}, {1, 7},   {5, 1},
+                                                                               {3, 5}, {16, 33}, {64, 128}};
 
 // Host storage of one tensor in any dtype, plus a double copy of its (rounded) values.
 struct HostTensor {

@@ -11,10 +11,10 @@ using namespace pto;
 TEST_CASE("f16: exact values and the format's limits convert to the documented bits") {
   CHECK(f32_to_f16_bits(1.0f) == 0x3c00);
   CHECK(f32_to_f16_bits(-2.0f) == 0xc000);
-  CHECK(f32_to_f16_bits(65504.0f) == 0x7bff);                  // largest finite
-  CHECK(f32_to_f16_bits(65520.0f) == 0x7c00);                  // rounds past it: infinity
-  CHECK(f32_to_f16_bits(std::ldexp(1.0f, -14)) == 0x0400);     // smallest normal
-  CHECK(f32_to_f16_bits(std::ldexp(1.0f, -24)) == 0x0001);     // smallest subnormal
+  CHECK(f32_to_f16_bits(65504.0f) == 0x7bff);               // largest finite
+  CHECK(f32_to_f16_bits(65520.0f) == 0x7c00);               // rounds past it: infinity
+  CHECK(f32_to_f16_bits(std::ldexp(1.0f, -14)) == 0x0400);  // smallest normal
+  CHECK(f32_to_f16_bits(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
   CHECK(f32_to_f16_bits(-0.0f) == 0x8000);
   CHECK(f32_to_f16_bits(INFINITY) == 0x7c00);
   const std::uint16_t nan = f32_to_f16_bits(NAN);
@@ -23,12 +23,12 @@ TEST_CASE("f16: exact values and the format's limits convert to the documented b
 }
 
 TEST_CASE("f16: rounding is to nearest, ties to even (normal and subnormal)") {
-  CHECK(f32_to_f16_bits(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);      // tie, even stays
-  CHECK(f32_to_f16_bits(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);  // tie, odd rounds up
+  CHECK(f32_to_f16_bits(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);                          // tie, even stays
+  CHECK(f32_to_f16_bits(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);                      // tie, odd rounds up
   CHECK(f32_to_f16_bits(1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20)) == 0x3c01);  // above the tie
-  CHECK(f32_to_f16_bits(std::ldexp(1.0f, -25)) == 0x0000);             // tie at the bottom: to zero (even)
-  CHECK(f32_to_f16_bits(3 * std::ldexp(1.0f, -25)) == 0x0002);         // tie between 1 and 2: to 2
-  CHECK(f32_to_f16_bits(std::ldexp(1023.5f, -24)) == 0x0400);          // subnormal rounding up into the normals
+  CHECK(f32_to_f16_bits(std::ldexp(1.0f, -25)) == 0x0000);      // tie at the bottom: to zero (even)
+  CHECK(f32_to_f16_bits(3 * std::ldexp(1.0f, -25)) == 0x0002);  // tie between 1 and 2: to 2
+  CHECK(f32_to_f16_bits(std::ldexp(1023.5f, -24)) == 0x0400);   // subnormal rounding up into the normals
 }
 
 TEST_CASE("f16: every finite f16 value survives a round trip through f32") {

@@ -86,8 +86,8 @@ TEST_CASE("error: matmul with mismatched inner dimensions") {
     line = __LINE__ + 1;
     tl::store(k.out(tl::tile(1, 64, f32), "s"), tl::matmul(q, kb));
   });
-  check_message(error, {"matmul(tile<1x128xf16>, tile<64x128xf16>)", "inner dimensions differ", "a is [1,128], b is [64,128]",
-                        "tl::trans(b)"});
+  check_message(error, {"matmul(tile<1x128xf16>, tile<64x128xf16>)", "inner dimensions differ",
+                        "a is [1,128], b is [64,128]", "tl::trans(b)"});
   check_user_line(error, line);
 }
 
@@ -206,16 +206,12 @@ TEST_CASE("error: an empty tile shape") {
 }
 
 TEST_CASE("error: a store whose shape differs from the output's") {
-  auto error = build_error([&](tl::Builder& k) {
-    tl::store(k.out(tl::tile(2, 4, f32), "y"), tl::zeros(4, 2, f32));
-  });
+  auto error = build_error([&](tl::Builder& k) { tl::store(k.out(tl::tile(2, 4, f32), "y"), tl::zeros(4, 2, f32)); });
   check_message(error, {"store to 'y' (tile<2x4xf32>): the value is tile<4x2xf32>", "shapes must match"});
 }
 
 TEST_CASE("error: storing floats into an integer output") {
-  auto error = build_error([&](tl::Builder& k) {
-    tl::store(k.out(tl::tile(2, 2, i32), "y"), tl::zeros(2, 2, f32));
-  });
+  auto error = build_error([&](tl::Builder& k) { tl::store(k.out(tl::tile(2, 2, i32), "y"), tl::zeros(2, 2, f32)); });
   check_message(error, {"store to 'y' (tile<2x2xi32>): the value is tile<2x2xf32>", "tl::cast(x, i32)"});
 }
 

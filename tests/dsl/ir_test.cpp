@@ -82,7 +82,8 @@ TEST_CASE("the verifier accepts built kernels and rejects broken IR") {
   }
   SUBCASE("a result type that contradicts the typing rules") {
     kernel.values[static_cast<std::size_t>(kernel.body.nodes[2].results[0])].type = ir::Type::tile(2, 2, DType::f16);
-    CHECK_THROWS_WITH_AS(ir::verify(kernel), doctest::Contains("result type is tile<2x2xf16> but its operands give tile<2x2xf32>"),
+    CHECK_THROWS_WITH_AS(ir::verify(kernel),
+                         doctest::Contains("result type is tile<2x2xf16> but its operands give tile<2x2xf32>"),
                          pto::Error);
   }
   SUBCASE("a store to an input") {
@@ -104,7 +105,8 @@ TEST_CASE("the verifier checks loop structure") {
     tl::Builder k("loop");
     auto n = k.scalar(i32, "n");
     auto y = k.out(tl::tile(1, 4, f32), "y");
-    auto [acc] = tl::for_range(0, n, 4, {tl::zeros(1, 4, f32)}, [](tl::Scalar, tl::Value a) { return tl::carry(a + 1.0); });
+    auto [acc] =
+        tl::for_range(0, n, 4, {tl::zeros(1, 4, f32)}, [](tl::Scalar, tl::Value a) { return tl::carry(a + 1.0); });
     tl::store(y, acc);
     return k.finish();
   }();

@@ -11,13 +11,13 @@
 #include "tests/dsl/dsl_test_util.hpp"
 
 using namespace pto;
+using pto::test::check_close;
+using pto::test::HostTensor;
+using pto::test::shape_sweep;
 using tl::bf16;
 using tl::f16;
 using tl::f32;
 using tl::i32;
-using pto::test::check_close;
-using pto::test::HostTensor;
-using pto::test::shape_sweep;
 
 namespace {
 
@@ -27,7 +27,9 @@ using BinaryOp = std::function<tl::Value(const tl::Value&, const tl::Value&)>;
 void check_unary(const UnaryOp& op, const std::function<double(double)>& reference, DType in, double low, double high,
                  double rel_tol = 2e-6) {
   std::mt19937 rng(7);
-  for (auto [rows, cols] : shape_sweep) {
+  for (const auto& shape : shape_sweep) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::int64_t rows = shape.first, cols = shape.second;
     CAPTURE(rows);
     CAPTURE(cols);
     auto kernel = tl::kernel("unary", [&](tl::Builder& k) {
@@ -50,7 +52,9 @@ enum class Broadcast { same, column, row, scalar };
 void check_binary(const BinaryOp& op, const std::function<double(double, double)>& reference, DType a_type,
                   DType b_type, DType out_type, double low = -4, double high = 4) {
   std::mt19937 rng(11);
-  for (auto [rows, cols] : shape_sweep) {
+  for (const auto& shape : shape_sweep) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::int64_t rows = shape.first, cols = shape.second;
     for (Broadcast mode : {Broadcast::same, Broadcast::column, Broadcast::row, Broadcast::scalar}) {
       CAPTURE(rows);
       CAPTURE(cols);
@@ -94,53 +98,79 @@ void check_binary(const BinaryOp& op, const std::function<double(double, double)
   }
 }
 
-double as_f32(double x) { return static_cast<float>(x); }
+double as_f32(double x) {
+  return static_cast<float>(x);
+}
 
 }  // namespace
 
 TEST_CASE("binary arithmetic on f32, with same-shape, column, row and scalar broadcasting") {
-  check_binary([](auto& a, auto& b) { return a + b; }, [](double a, double b) { return a + b; }, DType::f32, DType::f32, DType::f32);
-  check_binary([](auto& a, auto& b) { return a - b; }, [](double a, double b) { return a - b; }, DType::f32, DType::f32, DType::f32);
-  check_binary([](auto& a, auto& b) { return a * b; }, [](double a, double b) { return a * b; }, DType::f32, DType::f32, DType::f32);
-  check_binary([](auto& a, auto& b) { return tl::div(a, b); }, [](double a, double b) { return a / b; }, DType::f32, DType::f32, DType::f32, 0.5, 4);
-  check_binary([](auto& a, auto& b) { return tl::maximum(a, b); }, [](double a, double b) { return std::max(a, b); }, DType::f32, DType::f32, DType::f32);
-  check_binary([](auto& a, auto& b) { return tl::minimum(a, b); }, [](double a, double b) { return std::min(a, b); }, DType::f32, DType::f32, DType::f32);
+  check_binary([](auto& a, auto& b) { return a + b; }, [](double a, double b) { return a + b; }, DType::f32, DType::f32,
+               DType::f32);
+  check_binary([](auto& a, auto& b) { return a - b; }, [](double a, double b) { return a - b; }, DType::f32, DType::f32,
+               DType::f32);
+  check_binary([](auto& a, auto& b) { return a * b; }, [](double a, double b) { return a * b; }, DType::f32, DType::f32,
+               DType::f32);
+  check_binary([](auto& a, auto& b) { return tl::div(a, b); }, [](double a, double b) { return a / b; }, DType::f32,
+               DType::f32, DType::f32, 0.5, 4);
+  check_binary([](auto& a, auto& b) { return tl::maximum(a, b); }, [](double a, double b) { return std::max(a, b); },
+               DType::f32, DType::f32, DType::f32);
+  check_binary([](auto& a, auto& b) { return tl::minimum(a, b); }, [](double a, double b) { return std::min(a, b); },
+               DType::f32, DType::f32, DType::f32);
 }
 
 TEST_CASE("binary arithmetic on f16 and bf16 storage computes in f32") {
-  check_binary([](auto& a, auto& b) { return a * b; }, [](double a, double b) { return as_f32(a * b); }, DType::f16, DType::f16, DType::f32);
-  check_binary([](auto& a, auto& b) { return a + b; }, [](double a, double b) { return as_f32(a + b); }, DType::bf16, DType::f32, DType::f32);
-  check_binary([](auto& a, auto& b) { return a - b; }, [](double a, double b) { return as_f32(a - b); }, DType::f16, DType::bf16, DType::f32);
+  check_binary([](auto& a, auto& b) { return a * b; }, [](double a, double b) { return as_f32(a * b); }, DType::f16,
+               DType::f16, DType::f32);
+  check_binary([](auto& a, auto& b) { return a + b; }, [](double a, double b) { return as_f32(a + b); }, DType::bf16,
+               DType::f32, DType::f32);
+  check_binary([](auto& a, auto& b) { return a - b; }, [](double a, double b) { return as_f32(a - b); }, DType::f16,
+               DType::bf16, DType::f32);
 }
 
 TEST_CASE("binary arithmetic on i32 is integer arithmetic (division truncates toward zero)") {
-  check_binary([](auto& a, auto& b) { return a + b; }, [](double a, double b) { return a + b; }, DType::i32, DType::i32, DType::i32, -100, 100);
-  check_binary([](auto& a, auto& b) { return a * b; }, [](double a, double b) { return a * b; }, DType::i32, DType::i32, DType::i32, -100, 100);
-  check_binary([](auto& a, auto& b) { return tl::div(a, b); }, [](double a, double b) { return std::trunc(a / b); }, DType::i32, DType::i32, DType::i32, -100, 100);
-  check_binary([](auto& a, auto& b) { return tl::maximum(a, b); }, [](double a, double b) { return std::max(a, b); }, DType::i32, DType::i32, DType::i32, -100, 100);
+  check_binary([](auto& a, auto& b) { return a + b; }, [](double a, double b) { return a + b; }, DType::i32, DType::i32,
+               DType::i32, -100, 100);
+  check_binary([](auto& a, auto& b) { return a * b; }, [](double a, double b) { return a * b; }, DType::i32, DType::i32,
+               DType::i32, -100, 100);
+  check_binary([](auto& a, auto& b) { return tl::div(a, b); }, [](double a, double b) { return std::trunc(a / b); },
+               DType::i32, DType::i32, DType::i32, -100, 100);
+  check_binary([](auto& a, auto& b) { return tl::maximum(a, b); }, [](double a, double b) { return std::max(a, b); },
+               DType::i32, DType::i32, DType::i32, -100, 100);
 }
 
 TEST_CASE("comparisons give i32 0/1 and where selects by them") {
-  check_binary([](auto& a, auto& b) { return tl::lt(a, b); }, [](double a, double b) { return double(a < b); }, DType::f32, DType::f32, DType::i32);
-  check_binary([](auto& a, auto& b) { return tl::le(a, b); }, [](double a, double b) { return double(a <= b); }, DType::f16, DType::f32, DType::i32);
-  check_binary([](auto& a, auto& b) { return tl::gt(a, b); }, [](double a, double b) { return double(a > b); }, DType::i32, DType::i32, DType::i32, -3, 3);
-  check_binary([](auto& a, auto& b) { return tl::ge(a, b); }, [](double a, double b) { return double(a >= b); }, DType::i32, DType::i32, DType::i32, -3, 3);
-  check_binary([](auto& a, auto& b) { return tl::eq(a, b); }, [](double a, double b) { return double(a == b); }, DType::i32, DType::i32, DType::i32, -3, 3);
-  check_binary([](auto& a, auto& b) { return tl::ne(a, b); }, [](double a, double b) { return double(a != b); }, DType::i32, DType::i32, DType::i32, -3, 3);
-  check_binary([](auto& a, auto& b) { return tl::where(tl::gt(a, b), a, b); }, [](double a, double b) { return a > b ? a : b; }, DType::f32, DType::f32, DType::f32);
-  check_binary([](auto& a, auto& b) { return tl::where(tl::lt(a, b), a, -1.5); }, [](double a, double b) { return a < b ? a : -1.5; }, DType::f32, DType::f32, DType::f32);
+  check_binary([](auto& a, auto& b) { return tl::lt(a, b); }, [](double a, double b) { return double(a < b); },
+               DType::f32, DType::f32, DType::i32);
+  check_binary([](auto& a, auto& b) { return tl::le(a, b); }, [](double a, double b) { return double(a <= b); },
+               DType::f16, DType::f32, DType::i32);
+  check_binary([](auto& a, auto& b) { return tl::gt(a, b); }, [](double a, double b) { return double(a > b); },
+               DType::i32, DType::i32, DType::i32, -3, 3);
+  check_binary([](auto& a, auto& b) { return tl::ge(a, b); }, [](double a, double b) { return double(a >= b); },
+               DType::i32, DType::i32, DType::i32, -3, 3);
+  check_binary([](auto& a, auto& b) { return tl::eq(a, b); }, [](double a, double b) { return double(a == b); },
+               DType::i32, DType::i32, DType::i32, -3, 3);
+  check_binary([](auto& a, auto& b) { return tl::ne(a, b); }, [](double a, double b) { return double(a != b); },
+               DType::i32, DType::i32, DType::i32, -3, 3);
+  check_binary([](auto& a, auto& b) { return tl::where(tl::gt(a, b), a, b); },
+               [](double a, double b) { return a > b ? a : b; }, DType::f32, DType::f32, DType::f32);
+  check_binary([](auto& a, auto& b) { return tl::where(tl::lt(a, b), a, -1.5); },
+               [](double a, double b) { return a < b ? a : -1.5; }, DType::f32, DType::f32, DType::f32);
 }
 
 TEST_CASE("rowadd/rowmul/coladd/colmul broadcast a column or a row") {
   std::mt19937 rng(3);
-  for (auto [rows, cols] : shape_sweep) {
+  for (const auto& shape : shape_sweep) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::int64_t rows = shape.first, cols = shape.second;
     CAPTURE(rows);
     CAPTURE(cols);
     HostTensor a(DType::f32, rows, cols), col(DType::f32, rows, 1), row(DType::f32, 1, cols);
     a.fill_random(rng, -2, 2);
     col.fill_random(rng, -2, 2);
     row.fill_random(rng, -2, 2);
-    HostTensor y1(DType::f32, rows, cols), y2(DType::f32, rows, cols), y3(DType::f32, rows, cols), y4(DType::f32, rows, cols);
+    HostTensor y1(DType::f32, rows, cols), y2(DType::f32, rows, cols), y3(DType::f32, rows, cols),
+        y4(DType::f32, rows, cols);
     auto kernel = tl::kernel("broadcasts", [&](tl::Builder& k) {
       auto x = k.in(tl::tile(rows, cols, f32), "a");
       auto c = k.in(tl::tile(rows, 1, f32), "col");
@@ -150,8 +180,14 @@ TEST_CASE("rowadd/rowmul/coladd/colmul broadcast a column or a row") {
       tl::store(k.out(tl::tile(rows, cols, f32), "y3"), tl::coladd(x, r));
       tl::store(k.out(tl::tile(rows, cols, f32), "y4"), tl::colmul(x, r));
     });
-    interpret(kernel, KernelArgs().set("a", a.view()).set("col", col.view()).set("row", row.view())
-                          .set("y1", y1.view()).set("y2", y2.view()).set("y3", y3.view()).set("y4", y4.view()));
+    interpret(kernel, KernelArgs()
+                          .set("a", a.view())
+                          .set("col", col.view())
+                          .set("row", row.view())
+                          .set("y1", y1.view())
+                          .set("y2", y2.view())
+                          .set("y3", y3.view())
+                          .set("y4", y4.view()));
     std::vector<double> e1, e2, e3, e4;
     for (std::int64_t i = 0; i < rows; ++i) {
       for (std::int64_t j = 0; j < cols; ++j) {
@@ -174,9 +210,11 @@ TEST_CASE("unary math ops match the C library in double") {
   check_unary([](auto& x) { return tl::sqrt(x); }, [](double x) { return std::sqrt(x); }, DType::f16, 0, 100);
   check_unary([](auto& x) { return tl::rsqrt(x); }, [](double x) { return 1 / std::sqrt(x); }, DType::f32, 0.01, 100);
   check_unary([](auto& x) { return tl::tanh(x); }, [](double x) { return std::tanh(x); }, DType::bf16, -4, 4);
-  check_unary([](auto& x) { return tl::sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); }, DType::f32, -8, 8);
+  check_unary([](auto& x) { return tl::sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); }, DType::f32, -8,
+              8);
   check_unary([](auto& x) { return tl::relu(x); }, [](double x) { return std::max(x, 0.0); }, DType::f32, -3, 3);
-  check_unary([](auto& x) { return tl::gelu(x); }, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }, DType::f32, -4, 4, 1e-5);
+  check_unary([](auto& x) { return tl::gelu(x); },
+              [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }, DType::f32, -4, 4, 1e-5);
   check_unary([](auto& x) { return tl::silu(x); }, [](double x) { return x / (1 + std::exp(-x)); }, DType::f16, -6, 6);
   check_unary([](auto& x) { return -x; }, [](double x) { return -x; }, DType::f32, -3, 3);
   check_unary([](auto& x) { return tl::abs(x); }, [](double x) { return std::fabs(x); }, DType::f32, -3, 3);
@@ -191,20 +229,26 @@ TEST_CASE("neg, abs and relu also work on integers") {
 }
 
 TEST_CASE("casts: to f16/bf16 round to nearest even, to i32 truncate and saturate") {
-  check_unary([](auto& x) { return tl::cast(tl::cast(x, f16), f32); }, [](double x) { return round_to(DType::f16, float(x)); }, DType::f32, -70000, 70000, 0);
-  check_unary([](auto& x) { return tl::cast(tl::cast(x, bf16), f32); }, [](double x) { return round_to(DType::bf16, float(x)); }, DType::f32, -10, 10, 0);
-  check_unary([](auto& x) { return tl::cast(tl::cast(x, i32), f32); }, [](double x) { return std::trunc(x); }, DType::f32, -1000, 1000, 0);
-  check_unary([](auto& x) { return tl::cast(tl::cast(x * 1.0e10, i32), f32); },
-              [](double x) { return as_f32(std::clamp(std::trunc(as_f32(as_f32(x) * 1.0e10)), -2147483648.0, 2147483647.0)); },
-              DType::f32, -1, 1, 0);
-  check_unary([](auto& x) { return tl::cast(tl::cast(x, f32) * 0.5, i32); }, [](double x) { return std::trunc(x * 0.5); },
-              DType::i32, -1000, 1000, 0);
+  check_unary([](auto& x) { return tl::cast(tl::cast(x, f16), f32); },
+              [](double x) { return round_to(DType::f16, float(x)); }, DType::f32, -70000, 70000, 0);
+  check_unary([](auto& x) { return tl::cast(tl::cast(x, bf16), f32); },
+              [](double x) { return round_to(DType::bf16, float(x)); }, DType::f32, -10, 10, 0);
+  check_unary([](auto& x) { return tl::cast(tl::cast(x, i32), f32); }, [](double x) { return std::trunc(x); },
+              DType::f32, -1000, 1000, 0);
+  check_unary(
+      [](auto& x) { return tl::cast(tl::cast(x * 1.0e10, i32), f32); },
+      [](double x) { return as_f32(std::clamp(std::trunc(as_f32(as_f32(x) * 1.0e10)), -2147483648.0, 2147483647.0)); },
+      DType::f32, -1, 1, 0);
+  check_unary([](auto& x) { return tl::cast(tl::cast(x, f32) * 0.5, i32); },
+              [](double x) { return std::trunc(x * 0.5); }, DType::i32, -1000, 1000, 0);
 }
 
 TEST_CASE("reductions over rows and columns (f16 in, f32 out)") {
   std::mt19937 rng(5);
   for (DType in : {DType::f32, DType::f16}) {
-    for (auto [rows, cols] : shape_sweep) {
+    for (const auto& shape : shape_sweep) {
+      // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+      const std::int64_t rows = shape.first, cols = shape.second;
       CAPTURE(rows);
       CAPTURE(cols);
       HostTensor x(in, rows, cols);
@@ -256,8 +300,10 @@ TEST_CASE("reductions over rows and columns (f16 in, f32 out)") {
 
 TEST_CASE("matmul, with trans views and an accumulator, over a sweep of M, K, N") {
   std::mt19937 rng(9);
-  const std::vector<std::array<std::int64_t, 3>> shapes = {{1, 1, 1}, {1, 128, 64}, {5, 3, 7}, {16, 33, 8}, {64, 64, 128}};
-  for (auto [m, kk, n] : shapes) {
+  const std::vector<std::array<std::int64_t, 3>> shapes = {
+      {1, 1, 1}, {1, 128, 64}, {5, 3, 7}, {16, 33, 8}, {64, 64, 128}};
+  for (const auto& shape : shapes) {
+    const std::int64_t m = shape[0], kk = shape[1], n = shape[2];
     CAPTURE(m);
     CAPTURE(kk);
     CAPTURE(n);
@@ -274,8 +320,13 @@ TEST_CASE("matmul, with trans views and an accumulator, over a sweep of M, K, N"
       tl::store(k.out(tl::tile(m, n, f32), "y_acc"), tl::matmul(x, tl::trans(w), c));
       tl::store(k.out(tl::tile(n, m, f32), "y_t"), tl::trans(tl::matmul(x, tl::trans(w))));
     });
-    interpret(kernel, KernelArgs().set("a", a.view()).set("bt", bt.view()).set("acc", acc.view())
-                          .set("y", y.view()).set("y_acc", y_acc.view()).set("y_t", y_t.view()));
+    interpret(kernel, KernelArgs()
+                          .set("a", a.view())
+                          .set("bt", bt.view())
+                          .set("acc", acc.view())
+                          .set("y", y.view())
+                          .set("y_acc", y_acc.view())
+                          .set("y_t", y_t.view()));
     std::vector<double> expected, expected_acc, expected_t(static_cast<std::size_t>(m * n));
     for (std::int64_t i = 0; i < m; ++i) {
       for (std::int64_t j = 0; j < n; ++j) {
@@ -293,11 +344,14 @@ TEST_CASE("matmul, with trans views and an accumulator, over a sweep of M, K, N"
 }
 
 TEST_CASE("full, zeros, iota and scalar constants") {
-  for (auto [rows, cols] : shape_sweep) {
+  for (const auto& shape : shape_sweep) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::int64_t rows = shape.first, cols = shape.second;
     HostTensor y(DType::f32, rows, cols), r_idx(DType::i32, rows, cols), c_idx(DType::i32, rows, cols);
     auto kernel = tl::kernel("constants", [&](tl::Builder& k) {
       auto three = tl::constant(3.0, f32);
-      tl::store(k.out(tl::tile(rows, cols, f32), "y"), tl::full(rows, cols, f32, 0.25) + tl::zeros(rows, cols, f16) + three);
+      tl::store(k.out(tl::tile(rows, cols, f32), "y"),
+                tl::full(rows, cols, f32, 0.25) + tl::zeros(rows, cols, f16) + three);
       tl::store(k.out(tl::tile(rows, cols, i32), "r"), tl::iota(rows, cols, 0));
       tl::store(k.out(tl::tile(rows, cols, i32), "c"), tl::iota(rows, cols, 1));
     });
@@ -328,7 +382,7 @@ TEST_CASE("load: offsets, valid extents and pad; store to a global writes only t
     auto out = k.out(tl::global(f32, {tl::dyn, cols}), "dst");
     auto n = k.scalar(i32, "n");
     tl::for_range(0, n, 8, [&](tl::Scalar j) {
-      auto block = tl::load(in, j, 8, n - j, tl::Pad{100.0});       // masked tail reads 100
+      auto block = tl::load(in, j, 8, n - j, tl::Pad{100.0});         // masked tail reads 100
       tl::store(out, j, 0, tl::cast(block, f32) * 2.0, n - j, cols);  // only the valid rows are written
     });
   });
@@ -396,10 +450,9 @@ TEST_CASE("loops carry tiles and scalars; zero-trip loops return their inits") {
     HostTensor y(DType::f32, 2, 3), count(DType::i32, 1, 1);
     auto kernel = tl::kernel("loop", [&](tl::Builder& k) {
       auto trips = k.scalar(i32, "n");
-      auto [acc, c] = tl::for_range(0, trips, 1, {tl::full(2, 3, f32, 1.0), tl::zeros(1, 1, i32)},
-                                    [](tl::Scalar j, tl::Value a, tl::Value cnt) {
-                                      return tl::carry(a * 0.5 + tl::cast(j, f32), cnt + 1);
-                                    });
+      auto [acc, c] = tl::for_range(
+          0, trips, 1, {tl::full(2, 3, f32, 1.0), tl::zeros(1, 1, i32)},
+          [](tl::Scalar j, tl::Value a, tl::Value cnt) { return tl::carry(a * 0.5 + tl::cast(j, f32), cnt + 1); });
       tl::store(k.out(tl::tile(2, 3, f32), "y"), acc);
       tl::store(k.out(tl::tile(1, 1, i32), "count"), c);
     });
