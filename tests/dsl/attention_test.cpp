@@ -32,13 +32,14 @@ tl::KernelInstance decode_attention(std::int64_t head_dim, std::int64_t block) {
     auto [m, l, acc] = tl::for_range(
         0, kv_len, block, {tl::full(1, 1, f32, -INFINITY), tl::zeros(1, 1, f32), tl::zeros(1, head_dim, f32)},
         [&](tl::Scalar j, tl::Value m_prev, tl::Value l_prev, tl::Value acc_prev) {
-          auto kb = tl::load(K, j, block, kv_len - j);  // rows past kv_len read 0 ...
+          auto remaining = kv_len - j;
+          auto kb = tl::load(K, j, block, remaining);  // rows past kv_len read 0 ...
           auto s = tl::matmul(q, tl::trans(kb)) * scale;
-          s = tl::where(tl::lt(tl::iota(1, block, 1), kv_len - j), s, -INFINITY);  // ... and are masked out
+          s = tl::where(tl::lt(tl::iota(1, block, 1), remaining), s, -INFINITY);  // ... and are masked out
           auto m_new = tl::maximum(m_prev, tl::rowmax(s));
           auto p = tl::exp(s - m_new);
           auto correction = tl::exp(m_prev - m_new);
-          auto vb = tl::load(V, j, block, kv_len - j);
+          auto vb = tl::load(V, j, block, remaining);
           return tl::carry(m_new, l_prev * correction + tl::rowsum(p), acc_prev * correction + tl::matmul(p, vb));
         });
     tl::store(o, acc / l);
