@@ -4,10 +4,14 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #include "dsl/hash.hpp"
+#include "dsl/printer.hpp"
 #include "dsl/type_rules.hpp"
 #include "dsl/verifier.hpp"
+#include "runtime/dump.hpp"
 #include "runtime/error.hpp"
 
 namespace pto::tl {
@@ -300,7 +304,12 @@ KernelInstance::KernelInstance(ir::Kernel kernel)
 KernelInstance kernel(std::string name, const std::function<void(Builder&)>& body) {
   Builder builder(std::move(name));
   body(builder);
-  return KernelInstance(builder.finish());
+  KernelInstance instance(builder.finish());
+  if (dump_enabled("ir")) {  // PTO_DUMP=ir: log every built kernel
+    fmt::print(stderr, "// built {} (hash {})\n{}", instance.name(), ir::hash_hex(instance.hash()),
+               ir::print(instance.ir()));
+  }
+  return instance;
 }
 
 Family::Family(std::string name, std::vector<std::int64_t> params, std::vector<KernelInstance> instances)
