@@ -52,10 +52,7 @@ const ir::Type& Value::type() const {
   return builder_->kernel().type_of(id_);
 }
 
-const ir::Param& Global::param() const {
-  return builder_->kernel().params.at(static_cast<std::size_t>(index_));
-}
-const ir::Param& Output::param() const {
+const ir::Param& ParamHandle::param() const {
   return builder_->kernel().params.at(static_cast<std::size_t>(index_));
 }
 

@@ -60,32 +60,30 @@ class Value {
 };
 using Scalar = Value;  // a Value whose type is a scalar (offsets, lengths, loop indices)
 
-// A global tensor parameter: rows/cols static or tl::dyn; read with tl::load, written with tl::store.
-class Global {
+// A handle to a parameter that is not a value: globals and output tiles.
+class ParamHandle {
  public:
   const ir::Param& param() const;
   Builder* builder() const noexcept { return builder_; }
   int index() const noexcept { return index_; }
 
- private:
+ protected:
   friend class Builder;
-  Global(Builder* builder, int index) : builder_(builder), index_(index) {}
+  ParamHandle(Builder* builder, int index) : builder_(builder), index_(index) {}
   Builder* builder_ = nullptr;
   int index_ = -1;
 };
 
-// An output (or in-out) tile parameter: written with tl::store, read back with tl::read.
-class Output {
- public:
-  const ir::Param& param() const;
-  Builder* builder() const noexcept { return builder_; }
-  int index() const noexcept { return index_; }
-
- private:
+// A global tensor parameter: rows/cols static or tl::dyn; read with tl::load, written with tl::store.
+class Global : public ParamHandle {
   friend class Builder;
-  Output(Builder* builder, int index) : builder_(builder), index_(index) {}
-  Builder* builder_ = nullptr;
-  int index_ = -1;
+  using ParamHandle::ParamHandle;
+};
+
+// An output (or in-out) tile parameter: written with tl::store, read back with tl::read.
+class Output : public ParamHandle {
+  friend class Builder;
+  using ParamHandle::ParamHandle;
 };
 
 struct TileSpec {

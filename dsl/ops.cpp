@@ -122,6 +122,19 @@ void check_broadcast_operand(const Value& a, const Value& b, bool by_row, std::s
   }
 }
 
+// The checks every store shares: the target is writable and the value's dtype class fits.
+void check_store_target(const ir::Param& param, const ir::Type& type, Where where) {
+  if (param.role == ir::ParamRole::in) {
+    throw Error(fmt::format("store: '{}' is an input; declare it with k.out or k.inout to write it", param.name),
+                where);
+  }
+  if (is_float(type.dtype) != is_float(param.type.dtype)) {
+    throw Error(fmt::format("store to '{}' ({}): the value is {}; convert it with tl::cast(x, {})", param.name,
+                            ir::to_string(param.type), ir::to_string(type), name(param.type.dtype)),
+                where);
+  }
+}
+
 }  // namespace
 
 // ---- constants -------------------------------------------------------------------------------
@@ -198,18 +211,10 @@ void store(const Output& dst, const Value& value, Where where) {
   builder.check_usable(value, "store", where);
   const ir::Param& param = dst.param();
   const ir::Type& type = value.type();
-  if (param.role == ir::ParamRole::in) {
-    throw Error(fmt::format("store: '{}' is an input; declare it with k.out or k.inout to write it", param.name),
-                where);
-  }
+  check_store_target(param, type, where);
   if (!type.is_tile() || type.rows != param.type.rows || type.cols != param.type.cols) {
     throw Error(fmt::format("store to '{}' ({}): the value is {}; shapes must match exactly", param.name,
                             ir::to_string(param.type), ir::to_string(type)),
-                where);
-  }
-  if (is_float(type.dtype) != is_float(param.type.dtype)) {
-    throw Error(fmt::format("store to '{}' ({}): the value is {}; convert it with tl::cast(x, {})", param.name,
-                            ir::to_string(param.type), ir::to_string(type), name(param.type.dtype)),
                 where);
   }
   ir::Node node;
@@ -226,22 +231,14 @@ void store(const Global& dst, Index row, Index col, const Value& value, Index va
   Builder& builder = builder_for_handle(dst.builder(), "store", where);
   builder.check_usable(value, "store", where);
   const ir::Param& param = dst.param();
-  if (param.role == ir::ParamRole::in) {
-    throw Error(fmt::format("store: '{}' is an input; declare it with k.out or k.inout to write it", param.name),
-                where);
-  }
   const ir::Type& type = value.type();
+  check_store_target(param, type, where);
   if (!type.is_tile()) {
     throw Error(fmt::format("store to '{}': the value is {}, not a tile", param.name, ir::to_string(type)), where);
   }
   if (param.type.cols != ir::dynamic_extent && type.cols > param.type.cols) {
     throw Error(fmt::format("store to '{}' ({}): a tile of {} columns is wider than the tensor's {}", param.name,
                             ir::to_string(param.type), type.cols, param.type.cols),
-                where);
-  }
-  if (is_float(type.dtype) != is_float(param.type.dtype)) {
-    throw Error(fmt::format("store to '{}' ({}): the value is {}; convert it with tl::cast(x, {})", param.name,
-                            ir::to_string(param.type), ir::to_string(type), name(param.type.dtype)),
                 where);
   }
   ir::Node node;
