@@ -32,7 +32,7 @@ TaskGraph::TaskGraph(sched::Executor& executor, sched::GraphOptions options)
   sched::validate(options_);
   lane_last_.assign(static_cast<std::size_t>(options_.streams), nullptr);
   stats_.tasks_per_stream.assign(static_cast<std::size_t>(options_.streams), 0);
-  for (int i = 0; i < executor_.workers(); ++i) per_worker_.push_back(std::make_unique<std::atomic<std::int64_t>>(0));
+  counters_ = std::make_unique<WorkerCounters[]>(static_cast<std::size_t>(executor_.workers()));
   trace_.resize(static_cast<std::size_t>(executor_.workers()));
   trace_origin_ns_ = now_ns();
 }
@@ -42,7 +42,25 @@ TaskGraph::~TaskGraph() {
     seal();
   } catch (...) {  // a destructor must not throw; the tasks still get released below
   }
-  block_until([&] { return unfinished_.load(std::memory_order_seq_cst) == 0; });
+  block_until([&] { return all_completed(); });
+}
+
+void TaskGraph::refresh_completed() {
+  std::int64_t tasks = 0, bytes = 0;
+  for (int w = 0; w < executor_.workers(); ++w) {
+    tasks += counters_[static_cast<std::size_t>(w)].completed.load(std::memory_order_acquire);
+    bytes += counters_[static_cast<std::size_t>(w)].completed_bytes.load(std::memory_order_acquire);
+  }
+  known_completed_ = tasks;
+  known_completed_bytes_ = bytes;
+}
+
+bool TaskGraph::all_completed() const {
+  std::int64_t tasks = 0;
+  for (int w = 0; w < executor_.workers(); ++w) {
+    tasks += counters_[static_cast<std::size_t>(w)].completed.load(std::memory_order_seq_cst);
+  }
+  return tasks == submitted_;
 }
 
 template <typename Predicate>
@@ -60,31 +78,42 @@ void TaskGraph::block_until(Predicate ready) {
 
 void TaskGraph::admit(std::int64_t bytes, const std::string& name) {
   const sched::Window& window = options_.window;
-  if (window.unit == sched::Window::Unit::unbounded) return;
-  const bool by_tasks = window.unit == sched::Window::Unit::tasks;
+  const bool by_tasks = window.unit != sched::Window::Unit::bytes;
   const std::int64_t need = by_tasks ? 1 : bytes;
-  if (!by_tasks && bytes > window.limit) {
-    throw Error(fmt::format("task graph: task '{}' declares {} bytes, more than the window's limit of {} bytes; raise "
-                            "the window or split the task",
-                            name, bytes, window.limit));
+  // In flight = submitted - completed, from the snapshot: an upper bound of the true value
+  // (completions only lower it), so admitting by it never exceeds the window.
+  auto in_flight = [&] { return by_tasks ? submitted_ - known_completed_ : submitted_bytes_ - known_completed_bytes_; };
+  if (window.unit == sched::Window::Unit::unbounded) {
+    if ((submitted_ & 1023) == 0) refresh_completed();  // keeps the in-flight statistic honest
+    return;
   }
-  auto used = [&] {
-    return by_tasks ? unfinished_.load(std::memory_order_seq_cst) : in_flight_bytes_.load(std::memory_order_seq_cst);
-  };
-  if (used() + need <= window.limit) return;
+  if (!by_tasks && bytes > window.limit) {
+    throw Error(
+        fmt::format("task graph: task '{}' declares {} bytes, more than the window's limit of {} bytes; raise "
+                    "the window or split the task",
+                    name, bytes, window.limit));
+  }
+  if (in_flight() + need <= window.limit) return;
+  refresh_completed();
+  if (in_flight() + need <= window.limit) return;
   if (window.mode == sched::Window::Mode::abort) {
-    throw Error(fmt::format("task graph: the window is full ({} of {} {} in flight) and its mode is abort; task '{}' "
-                            "was not added. Wait for tasks to finish, or use Window::Mode::stall",
-                            used(), window.limit, by_tasks ? "tasks" : "bytes", name));
+    throw Error(
+        fmt::format("task graph: the window is full ({} of {} {} in flight) and its mode is abort; task '{}' "
+                    "was not added. Wait for tasks to finish, or use Window::Mode::stall",
+                    in_flight(), window.limit, by_tasks ? "tasks" : "bytes", name));
   }
   if (!started_) {
-    throw Error(fmt::format("task graph: the window ({} {}) filled before the start threshold ({} tasks) was reached, "
-                            "so nothing could drain it; raise the window or lower the threshold",
-                            window.limit, by_tasks ? "tasks" : "bytes", options_.start.threshold_tasks));
+    throw Error(
+        fmt::format("task graph: the window ({} {}) filled before the start threshold ({} tasks) was reached, "
+                    "so nothing could drain it; raise the window or lower the threshold",
+                    window.limit, by_tasks ? "tasks" : "bytes", options_.start.threshold_tasks));
   }
   flush_batch();  // tasks waiting in a batch must run for the window to drain
   ++stats_.stalls;
-  block_until([&] { return used() + need <= window.limit; });
+  block_until([&] {
+    refresh_completed();
+    return in_flight() + need <= window.limit;
+  });
 }
 
 void TaskGraph::add_edge(sched::Task& before, sched::Task& after) {
@@ -96,38 +125,43 @@ void TaskGraph::add_edge(sched::Task& before, sched::Task& after) {
 
 TaskId TaskGraph::add(std::function<void()> work, TaskOptions options) {
   if (waited_) throw Error("task graph: add after wait(); a graph runs once: make a new TaskGraph");
-  if (sealed_) throw Error("task graph: add after seal(); no tasks may join a sealed graph");
+  if (sealed_.load(std::memory_order_relaxed)) {
+    throw Error("task graph: add after seal(); no tasks may join a sealed graph");
+  }
   if (!work) throw Error(fmt::format("task graph: task '{}' has no work (an empty std::function)", options.name));
-  const TaskId id = static_cast<TaskId>(tasks_.size());
+  const TaskId id = submitted_;
   if (options.stream >= options_.streams || options.stream < -1) {
-    throw Error(fmt::format("task graph: task '{}' is on stream {}, but the graph has {} streams (0..{}); set "
-                            "streams(n) in the schedule",
-                            options.name, options.stream, options_.streams, options_.streams - 1));
+    throw Error(
+        fmt::format("task graph: task '{}' is on stream {}, but the graph has {} streams (0..{}); set "
+                    "streams(n) in the schedule",
+                    options.name, options.stream, options_.streams, options_.streams - 1));
   }
   for (TaskId before : options.after) {
     if (before < 0 || before >= id) {
-      throw Error(fmt::format("task graph: task '{}' depends on task {}, which is not an earlier task of this graph "
-                              "(tasks 0..{} exist)",
-                              options.name, before, id - 1));
+      throw Error(
+          fmt::format("task graph: task '{}' depends on task {}, which is not an earlier task of this graph "
+                      "(tasks 0..{} exist)",
+                      options.name, before, id - 1));
     }
   }
   const std::int64_t bytes = footprint(options);
   admit(bytes, options.name);
 
-  sched::Task& task = tasks_.emplace_back();
+  if ((id & (chunk_size - 1)) == 0)
+    chunks_.push_back(std::make_unique<sched::Task[]>(static_cast<std::size_t>(chunk_size)));
+  sched::Task& task = task_at(id);
   task.runner = this;
   task.work = std::move(work);
   task.name = std::move(options.name);
   task.info = sched::TaskInfo{id, task.name, options.priority, options.stream, options.key, bytes};
   task.target_worker = executor_.pinned_worker(task.info);
-  unfinished_.fetch_add(1, std::memory_order_seq_cst);
-  const std::int64_t in_flight = unfinished_.load(std::memory_order_relaxed);
-  if (in_flight > stats_.max_in_flight_tasks) stats_.max_in_flight_tasks = in_flight;
-  const std::int64_t bytes_now = in_flight_bytes_.fetch_add(bytes, std::memory_order_seq_cst) + bytes;
-  if (bytes_now > stats_.max_in_flight_bytes) stats_.max_in_flight_bytes = bytes_now;
+  ++submitted_;
+  submitted_bytes_ += bytes;
+  stats_.max_in_flight_tasks = std::max(stats_.max_in_flight_tasks, submitted_ - known_completed_);
+  stats_.max_in_flight_bytes = std::max(stats_.max_in_flight_bytes, submitted_bytes_ - known_completed_bytes_);
   ++stats_.tasks;
 
-  for (TaskId before : options.after) add_edge(tasks_[static_cast<std::size_t>(before)], task);
+  for (TaskId before : options.after) add_edge(task_at(before), task);
   stats_.explicit_edges += static_cast<std::int64_t>(options.after.size());
   if (options.stream >= 0) {
     sched::Task*& last = lane_last_[static_cast<std::size_t>(options.stream)];
@@ -141,7 +175,7 @@ TaskId TaskGraph::add(std::function<void()> work, TaskOptions options) {
   if (!options.reads.empty() || !options.writes.empty()) {
     scratch_predecessors_.clear();
     tracker_.access(id, options.reads, options.writes, scratch_predecessors_);
-    for (TaskId before : scratch_predecessors_) add_edge(tasks_[static_cast<std::size_t>(before)], task);
+    for (TaskId before : scratch_predecessors_) add_edge(task_at(before), task);
     stats_.inferred_edges += static_cast<std::int64_t>(scratch_predecessors_.size());
   }
 
@@ -170,7 +204,11 @@ void TaskGraph::start_now() {
   started_ = true;
   std::vector<sched::Task*> held;
   held.swap(held_);
-  for (sched::Task* task : held) make_ready_from_submitter(task);
+  if (options_.timing.kind == sched::Timing::Kind::batched) {
+    for (sched::Task* task : held) make_ready_from_submitter(task);
+  } else {
+    executor_.schedule_batch(held);  // all ready at once: one hand-over
+  }
 }
 
 void TaskGraph::flush_batch() {
@@ -181,15 +219,15 @@ void TaskGraph::flush_batch() {
 }
 
 void TaskGraph::seal() {
-  if (sealed_) return;
-  sealed_ = true;
+  if (sealed_.load(std::memory_order_relaxed)) return;
+  sealed_.store(true, std::memory_order_release);
   start_now();
   flush_batch();
 }
 
 void TaskGraph::wait() {
   seal();
-  block_until([&] { return unfinished_.load(std::memory_order_seq_cst) == 0; });
+  block_until([&] { return all_completed(); });
   waited_ = true;
   if (failed_.load(std::memory_order_acquire)) {
     std::lock_guard<std::mutex> guard(error_mutex_);
@@ -197,7 +235,7 @@ void TaskGraph::wait() {
   }
 }
 
-void TaskGraph::run_task(sched::Task& task, int worker) {
+bool TaskGraph::run_task(sched::Task& task, int worker) {
   const std::int64_t start = options_.trace ? now_ns() : 0;
   if (!failed_.load(std::memory_order_relaxed)) {
     try {
@@ -215,29 +253,46 @@ void TaskGraph::run_task(sched::Task& task, int worker) {
   if (options_.trace) {
     trace_[static_cast<std::size_t>(worker)].push_back({task.info.id, task.info.stream, start, now_ns()});
   }
-  per_worker_[static_cast<std::size_t>(worker)]->fetch_add(1, std::memory_order_relaxed);
 
-  std::vector<sched::Task*> successors;
-  {
+  if (!sealed_.load(std::memory_order_acquire)) {  // once sealed, add_edge never runs again
     std::lock_guard<sched::SpinLock> guard(task.lock);
-    task.finished = true;
-    successors.swap(task.successors);
+    task.finished = true;  // from here on add_edge leaves task.successors alone
   }
-  for (sched::Task* next : successors) {
-    if (next->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) executor_.schedule(next);
+  thread_local std::vector<sched::Task*> ready;  // reused: no allocation per task
+  ready.clear();
+  for (sched::Task* next : task.successors) {
+    if (next->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back(next);
   }
-  if (task.info.bytes != 0) in_flight_bytes_.fetch_sub(task.info.bytes, std::memory_order_seq_cst);
-  // The last access to this graph: once the count is zero a waiter may destroy it. The
-  // wake-up goes through the executor (see Executor::completions).
+  executor_.schedule_batch(ready);
+  WorkerCounters& mine = counters_[static_cast<std::size_t>(worker)];
+  ++mine.local_completed;
+  mine.local_bytes += task.info.bytes;
+  // A window's submitter may be stalled on these bytes/tasks: publish at once then.
+  const bool windowed = options_.window.unit != sched::Window::Unit::unbounded;
+  if (++mine.unpublished < publish_every && !windowed) return true;
+  publish_completions(worker);
+  return false;
+}
+
+void TaskGraph::publish_completions(int worker) {
+  // The last access to this graph is the completed count: once every task is published a
+  // waiter may destroy the graph. The wake-up goes through the executor (see
+  // Executor::completions). Only this worker writes its counters: stores, no RMW.
   sched::Executor& executor = executor_;
-  unfinished_.fetch_sub(1, std::memory_order_seq_cst);
+  WorkerCounters& mine = counters_[static_cast<std::size_t>(worker)];
+  if (mine.unpublished == 0) return;
+  mine.unpublished = 0;
+  mine.completed_bytes.store(mine.local_bytes, std::memory_order_release);
+  mine.completed.store(mine.local_completed, std::memory_order_release);
   executor.notify_completion();
 }
 
 GraphStats TaskGraph::stats() const {
   GraphStats out = stats_;
   out.skipped = skipped_.load(std::memory_order_relaxed);
-  for (const auto& count : per_worker_) out.tasks_per_worker.push_back(count->load(std::memory_order_relaxed));
+  for (int w = 0; w < executor_.workers(); ++w) {
+    out.tasks_per_worker.push_back(counters_[static_cast<std::size_t>(w)].completed.load(std::memory_order_acquire));
+  }
   return out;
 }
 
@@ -249,17 +304,20 @@ nlohmann::json TaskGraph::trace(TraceTracks tracks) const {
   const bool by_stream = tracks == TraceTracks::streams;
   const int track_count = by_stream ? std::max(options_.streams, 1) : executor_.workers();
   for (int track = 0; track < track_count; ++track) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", track},
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", 1},
+                      {"tid", track},
                       {"args", {{"name", fmt::format("{} {}", by_stream ? "stream" : "worker", track)}}}});
   }
   if (by_stream) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", track_count},
-                      {"args", {{"name", "no stream"}}}});
+    events.push_back(
+        {{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", track_count}, {"args", {{"name", "no stream"}}}});
   }
   for (std::size_t worker = 0; worker < trace_.size(); ++worker) {
     for (const TraceEvent& event : trace_[worker]) {
       const int tid = by_stream ? (event.stream >= 0 ? event.stream : track_count) : static_cast<int>(worker);
-      const std::string& task_name = tasks_[static_cast<std::size_t>(event.task)].name;
+      const std::string& task_name = task_at(event.task).name;
       events.push_back({{"name", task_name.empty() ? fmt::format("task {}", event.task) : task_name},
                         {"ph", "X"},
                         {"pid", 1},

@@ -24,9 +24,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -41,13 +41,13 @@ using sched::TaskId;
 
 struct TaskOptions {
   std::string name;
-  std::vector<TaskId> after;        // explicit dependencies (earlier tasks of this graph)
-  std::vector<ByteRange> reads;     // inferred dependencies
+  std::vector<TaskId> after;     // explicit dependencies (earlier tasks of this graph)
+  std::vector<ByteRange> reads;  // inferred dependencies
   std::vector<ByteRange> writes;
-  int priority = 0;                 // Ready::priority: higher first
-  int stream = -1;                  // lane in [0, streams), or -1
-  std::uint64_t key = 0;            // for Dispatch::affinity / Dispatch::hash
-  std::int64_t bytes = -1;          // footprint for byte windows; -1: the sum of reads and writes
+  int priority = 0;         // Ready::priority: higher first
+  int stream = -1;          // lane in [0, streams), or -1
+  std::uint64_t key = 0;    // for Dispatch::affinity / Dispatch::hash
+  std::int64_t bytes = -1;  // footprint for byte windows; -1: the sum of reads and writes
 };
 
 struct GraphStats {
@@ -55,10 +55,10 @@ struct GraphStats {
   std::int64_t explicit_edges = 0;
   std::int64_t inferred_edges = 0;
   std::int64_t stream_edges = 0;
-  std::int64_t max_in_flight_tasks = 0;   // unfinished tasks at once (window bound holds)
+  std::int64_t max_in_flight_tasks = 0;  // unfinished tasks at once (window bound holds)
   std::int64_t max_in_flight_bytes = 0;
-  std::int64_t stalls = 0;                // submissions that waited for the window
-  std::int64_t skipped = 0;               // tasks not run after an exception
+  std::int64_t stalls = 0;   // submissions that waited for the window
+  std::int64_t skipped = 0;  // tasks not run after an exception
   std::vector<std::int64_t> tasks_per_stream;
   std::vector<std::int64_t> tasks_per_worker;  // executed by this graph
 };
@@ -80,7 +80,7 @@ class TaskGraph final : public sched::TaskRunner {
   // seal(), then waits for every task; rethrows the first exception a task threw.
   void wait();
 
-  std::int64_t size() const noexcept { return static_cast<std::int64_t>(tasks_.size()); }
+  std::int64_t size() const noexcept { return submitted_; }
   GraphStats stats() const;
 
   // Chrome/Perfetto trace of the run ("traceEvents", one track per worker or per stream).
@@ -88,7 +88,8 @@ class TaskGraph final : public sched::TaskRunner {
   nlohmann::json trace(TraceTracks tracks = TraceTracks::workers) const;
   void write_trace(const std::string& path, TraceTracks tracks = TraceTracks::workers) const;
 
-  void run_task(sched::Task& task, int worker) override;
+  bool run_task(sched::Task& task, int worker) override;
+  void publish_completions(int worker) override;
 
  private:
   struct TraceEvent {
@@ -103,30 +104,55 @@ class TaskGraph final : public sched::TaskRunner {
   void start_now();
   void flush_batch();
   void admit(std::int64_t bytes, const std::string& name);
+  sched::Task& task_at(TaskId id) {
+    return chunks_[static_cast<std::size_t>(id >> chunk_bits)][static_cast<std::size_t>(id & (chunk_size - 1))];
+  }
+  const sched::Task& task_at(TaskId id) const {
+    return chunks_[static_cast<std::size_t>(id >> chunk_bits)][static_cast<std::size_t>(id & (chunk_size - 1))];
+  }
+  // Re-reads the workers' completion counters into the submitter's snapshot.
+  void refresh_completed();
+  bool all_completed() const;
   // Blocks the submitter until `ready()` holds, woken by task completions.
   template <typename Predicate>
   void block_until(Predicate ready);
 
   sched::Executor& executor_;
   sched::GraphOptions options_;
-  std::deque<sched::Task> tasks_;  // stable addresses
+  // Tasks in chunks of 4096: stable addresses, one allocation per chunk.
+  static constexpr int chunk_bits = 12;
+  static constexpr std::int64_t chunk_size = std::int64_t{1} << chunk_bits;
+  std::vector<std::unique_ptr<sched::Task[]>> chunks_;
+  std::int64_t submitted_ = 0;  // tasks added (submitter only)
+  std::int64_t submitted_bytes_ = 0;
+  std::int64_t known_completed_ = 0;  // the submitter's snapshot of the workers' counters
+  std::int64_t known_completed_bytes_ = 0;
   DependencyTracker tracker_;
   std::vector<sched::Task*> lane_last_;
   std::vector<sched::Task*> held_;   // ready, waiting for the start policy
   std::vector<sched::Task*> batch_;  // ready, waiting for a full batch
   bool started_ = false;
-  bool sealed_ = false;
+  std::atomic<bool> sealed_{false};  // read by workers: no edges are added once it is set
   bool waited_ = false;
   std::vector<TaskId> scratch_predecessors_;
 
-  // Completion side (workers).
-  std::atomic<std::int64_t> unfinished_{0};
-  std::atomic<std::int64_t> in_flight_bytes_{0};
+  // Completion side: one counter block per worker, written only by that worker (no shared
+  // atomic on the per-task path); the submitter sums them.
+  struct alignas(64) WorkerCounters {
+    std::atomic<std::int64_t> completed{0};  // published
+    std::atomic<std::int64_t> completed_bytes{0};
+    std::int64_t local_completed = 0;  // this worker's running totals
+    std::int64_t local_bytes = 0;
+    std::int64_t unpublished = 0;
+  };
+  // Completions are published every `publish_every` tasks, and whenever the worker idles or
+  // switches graphs: one release store and one wake-up check per batch, not per task.
+  static constexpr std::int64_t publish_every = 64;
+  std::unique_ptr<WorkerCounters[]> counters_;
   std::atomic<bool> failed_{false};
   std::exception_ptr first_error_;
   std::mutex error_mutex_;
   std::atomic<std::int64_t> skipped_{0};
-  std::vector<std::unique_ptr<std::atomic<std::int64_t>>> per_worker_;
   std::vector<std::vector<TraceEvent>> trace_;  // per worker, written only by that worker
   std::int64_t trace_origin_ns_ = 0;
 

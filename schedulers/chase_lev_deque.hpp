@@ -98,10 +98,15 @@ class ChaseLevDeque {
 
  private:
   struct Array {
-    explicit Array(std::int64_t size) : capacity(size), mask(size - 1), items(new std::atomic<T>[static_cast<std::size_t>(size)]) {}
+    explicit Array(std::int64_t size)
+        : capacity(size), mask(size - 1), items(new std::atomic<T>[static_cast<std::size_t>(size)]) {}
     // Items are atomics accessed relaxed: the fences above order them (Lê et al.).
-    void put(std::int64_t i, T item) noexcept { items[static_cast<std::size_t>(i & mask)].store(item, std::memory_order_relaxed); }
-    T get(std::int64_t i) const noexcept { return items[static_cast<std::size_t>(i & mask)].load(std::memory_order_relaxed); }
+    void put(std::int64_t i, T item) noexcept {
+      items[static_cast<std::size_t>(i & mask)].store(item, std::memory_order_relaxed);
+    }
+    T get(std::int64_t i) const noexcept {
+      return items[static_cast<std::size_t>(i & mask)].load(std::memory_order_relaxed);
+    }
     std::int64_t capacity;
     std::int64_t mask;
     std::unique_ptr<std::atomic<T>[]> items;

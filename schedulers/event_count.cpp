@@ -7,7 +7,9 @@ std::uint64_t EventCount::prepare_wait() noexcept {
   return epoch_.load(std::memory_order_seq_cst);
 }
 
-void EventCount::cancel_wait() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
+void EventCount::cancel_wait() noexcept {
+  waiters_.fetch_sub(1, std::memory_order_seq_cst);
+}
 
 void EventCount::commit_wait(std::uint64_t key) {
   {

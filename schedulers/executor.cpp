@@ -19,11 +19,25 @@ struct ThreadIdentity {
 thread_local ThreadIdentity this_thread_identity;
 
 constexpr std::int64_t injector_grab = 32;  // tasks a worker moves from the injector at once
-constexpr int spin_rounds = 64;              // find_task attempts before sleeping
+constexpr int search_rounds = 64;           // find_task attempts before sleeping
+constexpr int max_backoff_pauses = 512;     // pause instructions between attempts, at most
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Stats counters are written only by their worker: a load and a store, not a locked RMW.
+void bump(std::atomic<std::int64_t>& counter, std::int64_t by = 1) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
 std::uint64_t next_random(std::uint64_t& state) {  // xorshift64*
@@ -47,7 +61,8 @@ std::int64_t ExecutorStats::steals() const {
   return total;
 }
 
-Executor::Executor(ExecutorOptions options) : options_(std::move(options)), shared_(options_.ready.kind == Ready::Kind::priority) {
+Executor::Executor(ExecutorOptions options)
+    : options_(std::move(options)), shared_(options_.ready.kind == Ready::Kind::priority) {
   validate(options_);
   if (options_.workers == 0) options_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (options_.dispatch.kind != Dispatch::Kind::work_steal) {
@@ -83,14 +98,14 @@ int Executor::pinned_worker(const TaskInfo& info) const {
     case Dispatch::Kind::affinity: {
       const int worker = options_.dispatch.affinity_fn(info);
       if (worker < 0 || worker >= n) {
-        throw Error(fmt::format("Dispatch::affinity: task {} ('{}') was given worker {}, but the executor has workers "
-                                "0..{}",
-                                info.id, info.name, worker, n - 1));
+        throw Error(
+            fmt::format("Dispatch::affinity: task {} ('{}') was given worker {}, but the executor has workers "
+                        "0..{}",
+                        info.id, info.name, worker, n - 1));
       }
       return worker;
     }
-    case Dispatch::Kind::hash:
-      return static_cast<int>(options_.dispatch.hash_fn(info) % static_cast<std::uint64_t>(n));
+    case Dispatch::Kind::hash: return static_cast<int>(options_.dispatch.hash_fn(info) % static_cast<std::uint64_t>(n));
     case Dispatch::Kind::round_robin:
     case Dispatch::Kind::work_steal: return -1;
   }
@@ -98,15 +113,23 @@ int Executor::pinned_worker(const TaskInfo& info) const {
 }
 
 void Executor::note_size(Worker& worker, std::int64_t size) {
-  if (size > worker.high_water.load(std::memory_order_relaxed)) worker.high_water.store(size, std::memory_order_relaxed);
+  if (size > worker.high_water.load(std::memory_order_relaxed))
+    worker.high_water.store(size, std::memory_order_relaxed);
 }
 
 void Executor::wake_for(int target) {
   if (mode_ == Mode::mailbox) {
     workers_[static_cast<std::size_t>(target)]->sleep.notify_one();
   } else {
-    sleep_.notify_one();
+    wake_one_if_nobody_searches();
   }
+}
+
+void Executor::wake_one_if_nobody_searches() {
+  // The task was published before this fence; a searcher counted here has not yet passed
+  // its last (thorough) look, so it will see the task.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (searching_.load(std::memory_order_seq_cst) == 0) sleep_.notify_one();
 }
 
 void Executor::schedule(Task* task) {
@@ -116,19 +139,26 @@ void Executor::schedule(Task* task) {
       if (self >= 0) {
         Worker& worker = *workers_[static_cast<std::size_t>(self)];
         worker.deque.push(task);
-        note_size(worker, worker.deque.size());
+        const std::int64_t size = worker.deque.size();
+        note_size(worker, size);
+        // A lone task is taken by this worker itself right after the current one: waking
+        // a thief for it costs a fence and buys no parallelism. With two or more queued,
+        // another worker can help.
+        if (size > 1) wake_one_if_nobody_searches();
       } else {
-        std::lock_guard<std::mutex> guard(injector_mutex_);
-        injector_.push_back(task);
-        injector_size_.store(static_cast<std::int64_t>(injector_.size()), std::memory_order_relaxed);
+        {
+          std::lock_guard<std::mutex> guard(injector_mutex_);
+          injector_.push_back(task);
+          injector_size_.store(static_cast<std::int64_t>(injector_.size()), std::memory_order_relaxed);
+        }
+        wake_one_if_nobody_searches();
       }
-      sleep_.notify_one();
       return;
     }
     case Mode::shared: {
       task->ready_order = ready_order_.fetch_add(1, std::memory_order_relaxed);
       shared_.push(task);
-      sleep_.notify_one();
+      wake_one_if_nobody_searches();
       return;
     }
     case Mode::mailbox: {
@@ -147,8 +177,16 @@ void Executor::schedule(Task* task) {
 
 void Executor::schedule_batch(std::span<Task* const> tasks) {
   if (tasks.empty()) return;
-  if (mode_ != Mode::steal || current_worker() >= 0) {
+  if (mode_ != Mode::steal) {
     for (Task* task : tasks) schedule(task);
+    return;
+  }
+  if (const int self = current_worker(); self >= 0) {
+    Worker& worker = *workers_[static_cast<std::size_t>(self)];
+    for (Task* task : tasks) worker.deque.push(task);
+    const std::int64_t size = worker.deque.size();
+    note_size(worker, size);
+    if (size > 1) wake_one_if_nobody_searches();  // one wake-up round for the whole batch
     return;
   }
   {
@@ -167,15 +205,15 @@ Task* Executor::steal_from_others(int index) {
     int victim = static_cast<int>(next_random(self.rng) % static_cast<std::uint64_t>(n - 1));
     if (victim >= index) ++victim;  // never ourselves
     if (auto task = workers_[static_cast<std::size_t>(victim)]->deque.steal()) {
-      self.steals.fetch_add(1, std::memory_order_relaxed);
+      bump(self.steals, 1);
       return *task;
     }
-    self.failed_steals.fetch_add(1, std::memory_order_relaxed);
+    bump(self.failed_steals, 1);
   }
   return nullptr;
 }
 
-Task* Executor::find_task(int index) {
+Task* Executor::find_task(int index, bool thorough) {
   Worker& worker = *workers_[static_cast<std::size_t>(index)];
   switch (mode_) {
     case Mode::shared: return shared_.pop();
@@ -183,55 +221,85 @@ Task* Executor::find_task(int index) {
     case Mode::steal: break;
   }
   if (auto task = worker.deque.pop()) return *task;
-  if (injector_size_.load(std::memory_order_relaxed) > 0) {
+  if (thorough || injector_size_.load(std::memory_order_relaxed) > 0) {
     std::lock_guard<std::mutex> guard(injector_mutex_);
     if (!injector_.empty()) {
       // Take the oldest tasks (FIFO across outside submissions): run the first, queue the rest.
-      const std::int64_t take = std::min<std::int64_t>(injector_grab, static_cast<std::int64_t>(injector_.size()));
+      // A share of what waits (at least injector_grab): a large release is split among the
+      // workers in a few grabs instead of one lock round per 32 tasks.
+      const auto waiting = static_cast<std::int64_t>(injector_.size());
+      const std::int64_t take = std::min(
+          waiting, std::max<std::int64_t>(injector_grab, std::min<std::int64_t>(waiting / (2 * workers()), 4096)));
       Task* first = injector_.front();
       for (std::int64_t i = take - 1; i >= 1; --i) worker.deque.push(injector_[static_cast<std::size_t>(i)]);
       injector_.erase(injector_.begin(), injector_.begin() + take);
       injector_size_.store(static_cast<std::int64_t>(injector_.size()), std::memory_order_relaxed);
-      worker.injector_takes.fetch_add(take, std::memory_order_relaxed);
+      bump(worker.injector_takes, take);
       note_size(worker, worker.deque.size());
-      if (take > 1) sleep_.notify_one();  // there is more to steal
+      if (take > 1) wake_one_if_nobody_searches();  // there is more to steal
       return first;
     }
   }
   return steal_from_others(index);
 }
 
+Task* Executor::search(int index) {
+  searching_.fetch_add(1, std::memory_order_seq_cst);
+  Task* found = nullptr;
+  // Exponential backoff between looks: a searcher that polls the queues too eagerly takes
+  // tasks one at a time from a submitter still producing them, and the cache lines (and the
+  // injector's lock) bounce between cores for every task; backing off lets a batch build up.
+  int backoff = 8;
+  for (int round = 0; round < search_rounds && found == nullptr; ++round) {
+    if (stopping_.load(std::memory_order_relaxed)) break;
+    found = find_task(index);
+    if (found == nullptr) {
+      for (int i = 0; i < backoff; ++i) cpu_relax();
+      backoff = std::min(backoff * 2, max_backoff_pauses);
+      if (round % 16 == 15) std::this_thread::yield();  // let the submitter run on busy cores
+    }
+  }
+  // The last searcher to find work wakes another, in case more is waiting.
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && found != nullptr && mode_ != Mode::mailbox) {
+    sleep_.notify_one();
+  }
+  return found;
+}
+
 void Executor::worker_main(int index) {
   this_thread_identity = {this, index};
   Worker& worker = *workers_[static_cast<std::size_t>(index)];
   EventCount& sleep = mode_ == Mode::mailbox ? worker.sleep : sleep_;
+  TaskRunner* unpublished = nullptr;  // the runner holding this worker's unpublished completions
+  auto publish = [&] {
+    if (unpublished != nullptr) unpublished->publish_completions(index);
+    unpublished = nullptr;
+  };
   while (true) {
-    if (Task* task = find_task(index)) {
-      task->runner->run_task(*task, index);
-      worker.executed.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    const std::int64_t idle_start = now_ns();
-    Task* found = nullptr;
-    for (int round = 0; round < spin_rounds && found == nullptr; ++round) {
-      if (stopping_.load(std::memory_order_relaxed)) break;
-      std::this_thread::yield();
-      found = find_task(index);
-    }
-    if (found == nullptr && !stopping_.load(std::memory_order_seq_cst)) {
-      const std::uint64_t key = sleep.prepare_wait();
-      found = find_task(index);  // the re-check that makes the event count lossless
-      if (found != nullptr || stopping_.load(std::memory_order_seq_cst)) {
-        sleep.cancel_wait();
-      } else {
-        worker.sleeps.fetch_add(1, std::memory_order_relaxed);
-        sleep.commit_wait(key);
+    Task* task = find_task(index);
+    if (task == nullptr) {
+      publish();  // about to idle: whoever waits on those tasks must see them
+      const std::int64_t idle_start = now_ns();
+      task = search(index);
+      if (task == nullptr && !stopping_.load(std::memory_order_seq_cst)) {
+        const std::uint64_t key = sleep.prepare_wait();
+        task = find_task(index, /*thorough=*/true);  // the re-check that makes the event count lossless
+        if (task != nullptr || stopping_.load(std::memory_order_seq_cst)) {
+          sleep.cancel_wait();
+        } else {
+          bump(worker.sleeps, 1);
+          sleep.commit_wait(key);
+        }
       }
+      bump(worker.idle_ns, now_ns() - idle_start);
     }
-    worker.idle_ns.fetch_add(now_ns() - idle_start, std::memory_order_relaxed);
-    if (found != nullptr) {
-      found->runner->run_task(*found, index);
-      worker.executed.fetch_add(1, std::memory_order_relaxed);
+    if (task != nullptr) {
+      // Counted before running: a graph's waiter may read the stats as soon as the task
+      // completes, which happens inside run_task.
+      bump(worker.executed, 1);
+      TaskRunner* runner = task->runner;
+      if (unpublished != runner) publish();
+      unpublished = runner->run_task(*task, index) ? runner : nullptr;
       continue;
     }
     if (stopping_.load(std::memory_order_seq_cst)) return;
@@ -241,11 +309,11 @@ void Executor::worker_main(int index) {
 ExecutorStats Executor::stats() const {
   ExecutorStats out;
   for (const auto& worker : workers_) {
-    out.workers.push_back({worker->executed.load(std::memory_order_relaxed), worker->steals.load(std::memory_order_relaxed),
-                           worker->failed_steals.load(std::memory_order_relaxed),
-                           worker->injector_takes.load(std::memory_order_relaxed),
-                           worker->idle_ns.load(std::memory_order_relaxed), worker->sleeps.load(std::memory_order_relaxed),
-                           worker->high_water.load(std::memory_order_relaxed)});
+    out.workers.push_back(
+        {worker->executed.load(std::memory_order_relaxed), worker->steals.load(std::memory_order_relaxed),
+         worker->failed_steals.load(std::memory_order_relaxed), worker->injector_takes.load(std::memory_order_relaxed),
+         worker->idle_ns.load(std::memory_order_relaxed), worker->sleeps.load(std::memory_order_relaxed),
+         worker->high_water.load(std::memory_order_relaxed)});
   }
   return out;
 }

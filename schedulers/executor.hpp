@@ -9,13 +9,19 @@
 //   Dispatch::work_steal + Ready::fifo/priority  one shared queue in that order.
 //   Dispatch::round_robin/affinity/hash + Ready::fifo/priority  one mailbox per worker; a
 //       task runs on the worker it was dispatched to, nobody steals it.
-// Idle workers spin briefly, then sleep on an event count (schedulers/event_count.hpp):
-// one shared by all workers, or one per worker for mailboxes (so the addressed worker is
-// the one woken).
+// Idle workers search (spin over the queues) for a while, then sleep on an event count
+// (schedulers/event_count.hpp): one shared by all workers, or one per worker for mailboxes
+// (so the addressed worker is the one woken). A producer wakes a sleeper only when no
+// worker is searching (the searcher will find the task), and a searcher that finds a task
+// while it was the last one searching wakes another, so parallelism ramps up without a
+// wake-up per task (the "thieves" rule of Taskflow's executor). Wake-ups are lossless:
+// a worker stops counting as searching before prepare_wait, then re-checks every queue
+// (under the injector's lock) before it sleeps.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <thread>
@@ -92,7 +98,10 @@ class Executor {
   enum class Mode { steal, shared, mailbox };
 
   void worker_main(int index);
-  Task* find_task(int index);
+  // `thorough`: also look at the injector under its lock (the last look before sleeping).
+  Task* find_task(int index, bool thorough = false);
+  Task* search(int index);
+  void wake_one_if_nobody_searches();
   Task* steal_from_others(int index);
   void note_size(Worker& worker, std::int64_t size);
   void wake_for(int target);
@@ -100,15 +109,16 @@ class Executor {
   ExecutorOptions options_;
   Mode mode_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  LockedQueue shared_;    // Mode::shared
-  std::mutex injector_mutex_;  // Mode::steal: submissions from outside threads
-  std::vector<Task*> injector_;
+  LockedQueue shared_;          // Mode::shared
+  std::mutex injector_mutex_;   // Mode::steal: submissions from outside threads
+  std::deque<Task*> injector_;  // front: oldest
   std::atomic<std::int64_t> injector_size_{0};
-  EventCount sleep_;      // Mode::steal and Mode::shared
+  EventCount sleep_;  // Mode::steal and Mode::shared
   EventCount completions_;
   std::atomic<std::uint64_t> round_robin_{0};
   std::atomic<std::uint64_t> ready_order_{0};
   std::atomic<bool> stopping_{false};
+  alignas(64) std::atomic<int> searching_{0};  // workers spinning over the queues
 };
 
 }  // namespace pto::sched

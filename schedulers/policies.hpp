@@ -31,9 +31,9 @@ struct TaskInfo {
   TaskId id = 0;
   std::string_view name;
   int priority = 0;
-  int stream = -1;          // lane, or -1 for none
-  std::uint64_t key = 0;    // user data for affinity/hash dispatch (e.g. a request index)
-  std::int64_t bytes = 0;   // declared footprint, for byte windows
+  int stream = -1;         // lane, or -1 for none
+  std::uint64_t key = 0;   // user data for affinity/hash dispatch (e.g. a request index)
+  std::int64_t bytes = 0;  // declared footprint, for byte windows
 };
 
 struct Dispatch {

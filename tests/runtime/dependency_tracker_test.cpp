@@ -20,12 +20,12 @@ using Ids = std::vector<DependencyTracker::TaskId>;
 TEST_CASE("dependencies: read after write, write after read, write after write") {
   char buffer[100];
   DependencyTracker tracker;
-  CHECK(access(tracker, 0, {}, {{buffer, 10}}) == Ids{});          // first writer
-  CHECK(access(tracker, 1, {{buffer, 10}}, {}) == Ids{0});         // RAW
-  CHECK(access(tracker, 2, {{buffer + 5, 10}}, {}) == Ids{0});     // RAW on the overlap only
-  CHECK(access(tracker, 3, {}, {{buffer, 4}}) == Ids{0, 1});       // WAW + WAR (task 2 read [5,15))
+  CHECK(access(tracker, 0, {}, {{buffer, 10}}) == Ids{});       // first writer
+  CHECK(access(tracker, 1, {{buffer, 10}}, {}) == Ids{0});      // RAW
+  CHECK(access(tracker, 2, {{buffer + 5, 10}}, {}) == Ids{0});  // RAW on the overlap only
+  CHECK(access(tracker, 3, {}, {{buffer, 4}}) == Ids{0, 1});    // WAW + WAR (task 2 read [5,15))
   CHECK(access(tracker, 4, {}, {{buffer + 8, 4}}) == Ids{0, 1, 2});
-  CHECK(access(tracker, 5, {{buffer, 12}}, {}) == Ids{0, 3, 4});   // the last writer of each byte
+  CHECK(access(tracker, 5, {{buffer, 12}}, {}) == Ids{0, 3, 4});  // the last writer of each byte
 }
 
 TEST_CASE("dependencies: disjoint ranges are independent; touching ranges do not overlap") {

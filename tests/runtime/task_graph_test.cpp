@@ -37,17 +37,20 @@ struct RunCounts {
 };
 
 std::vector<ExecutorOptions> every_policy_pair(int workers) {
-  return {{workers, Dispatch::work_steal(), Ready::work_steal()},
-          {workers, Dispatch::work_steal(), Ready::fifo()},
-          {workers, Dispatch::work_steal(), Ready::priority()},
-          {workers, Dispatch::round_robin(), Ready::fifo()},
-          {workers, Dispatch::round_robin(), Ready::priority()},
-          {workers, Dispatch::hash([](const sched::TaskInfo& t) { return t.key * 7; }), Ready::fifo()},
-          {workers, Dispatch::affinity([workers](const sched::TaskInfo& t) { return static_cast<int>(t.key % workers); }),
-           Ready::priority()}};
+  return {
+      {workers, Dispatch::work_steal(), Ready::work_steal()},
+      {workers, Dispatch::work_steal(), Ready::fifo()},
+      {workers, Dispatch::work_steal(), Ready::priority()},
+      {workers, Dispatch::round_robin(), Ready::fifo()},
+      {workers, Dispatch::round_robin(), Ready::priority()},
+      {workers, Dispatch::hash([](const sched::TaskInfo& t) { return t.key * 7; }), Ready::fifo()},
+      {workers, Dispatch::affinity([workers](const sched::TaskInfo& t) { return static_cast<int>(t.key % workers); }),
+       Ready::priority()}};
 }
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 }  // namespace
 
@@ -76,7 +79,8 @@ TEST_CASE("independent tasks under every dispatch/ready pair") {
     Executor executor(options);
     RunCounts runs(n);
     TaskGraph graph(executor);
-    for (std::size_t i = 0; i < n; ++i) graph.add([&runs, i] { runs.run(i); }, {.priority = static_cast<int>(i % 5), .key = i});
+    for (std::size_t i = 0; i < n; ++i)
+      graph.add([&runs, i] { runs.run(i); }, {.priority = static_cast<int>(i % 5), .key = i});
     graph.wait();
     CHECK(runs.wrong() == 0);
     CHECK(executor.stats().executed() == static_cast<std::int64_t>(n));
@@ -89,7 +93,8 @@ TEST_CASE("random DAG of 100k nodes: every task once, every edge respected, unde
   std::vector<std::vector<TaskId>> preds(n);
   for (int i = 1; i < n; ++i) {
     const int k = static_cast<int>(rng() % 5);  // 0..4 predecessors
-    for (int e = 0; e < k; ++e) preds[static_cast<std::size_t>(i)].push_back(static_cast<TaskId>(rng() % static_cast<unsigned>(i)));
+    for (int e = 0; e < k; ++e)
+      preds[static_cast<std::size_t>(i)].push_back(static_cast<TaskId>(rng() % static_cast<unsigned>(i)));
   }
   for (const auto& options : every_policy_pair(2)) {
     CAPTURE(sched::name(options.dispatch.kind));
@@ -104,7 +109,8 @@ TEST_CASE("random DAG of 100k nodes: every task once, every edge respected, unde
       graph.add(
           [&, i] {
             for (TaskId p : preds[static_cast<std::size_t>(i)])
-              if (finished_at[static_cast<std::size_t>(p)].load(std::memory_order_acquire) == 0) violations.fetch_add(1);
+              if (finished_at[static_cast<std::size_t>(p)].load(std::memory_order_acquire) == 0)
+                violations.fetch_add(1);
             runs.run(static_cast<std::size_t>(i));
             finished_at[static_cast<std::size_t>(i)].store(clock.fetch_add(1) + 1, std::memory_order_release);
           },
@@ -116,7 +122,8 @@ TEST_CASE("random DAG of 100k nodes: every task once, every edge respected, unde
     int order_errors = 0;
     for (int i = 0; i < n; ++i)
       for (TaskId p : preds[static_cast<std::size_t>(i)])
-        order_errors += finished_at[static_cast<std::size_t>(p)].load() >= finished_at[static_cast<std::size_t>(i)].load();
+        order_errors +=
+            finished_at[static_cast<std::size_t>(p)].load() >= finished_at[static_cast<std::size_t>(i)].load();
     CHECK(order_errors == 0);
   }
 }
@@ -126,7 +133,9 @@ TEST_CASE("inferred dependencies (byte ranges) give the sequential result") {
   // inferred from the ranges, any schedule must equal running them in order.
   constexpr int n = 20000, slots = 64;
   std::mt19937 rng(99);
-  struct Op { int a, b, w; };
+  struct Op {
+    int a, b, w;
+  };
   std::vector<Op> ops;
   for (int i = 0; i < n; ++i) ops.push_back({int(rng() % slots), int(rng() % slots), int(rng() % slots)});
   std::vector<std::int64_t> expected(slots, 1);
@@ -177,7 +186,8 @@ TEST_CASE("a task window never exceeds its bound (tasks and bytes, stalling)") {
       graph.add([&] {
         const int now = active.fetch_add(1) + 1;
         int seen = max_active.load();
-        while (now > seen && !max_active.compare_exchange_weak(seen, now)) {}
+        while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
+        }
         active.fetch_sub(1);
       });
     }
@@ -204,11 +214,13 @@ TEST_CASE("an aborting window rejects the task that does not fit, and the graph 
   Executor executor({1});
   std::atomic<bool> release{false};
   TaskGraph graph(executor, {.window = Window::tasks(2, Window::Mode::abort)});
-  graph.add([&] { while (!release.load()) std::this_thread::yield(); });
+  graph.add([&] {
+    while (!release.load()) std::this_thread::yield();
+  });
   graph.add([] {});
-  CHECK_THROWS_WITH_AS(graph.add([] {}, {.name = "third"}),
-                       doctest::Contains("the window is full (2 of 2 tasks in flight) and its mode is abort; task 'third'"),
-                       pto::Error);
+  CHECK_THROWS_WITH_AS(
+      graph.add([] {}, {.name = "third"}),
+      doctest::Contains("the window is full (2 of 2 tasks in flight) and its mode is abort; task 'third'"), pto::Error);
   release = true;
   graph.wait();
   CHECK(graph.size() == 2);
@@ -282,12 +294,14 @@ TEST_CASE("streams(n): each lane runs in submission order, one task at a time") 
 
 TEST_CASE("Dispatch::affinity runs each task on the worker its function names; hash and round robin spread") {
   SUBCASE("affinity") {
-    Executor executor({2, Dispatch::affinity([](const sched::TaskInfo& t) { return static_cast<int>(t.key); }), Ready::fifo()});
+    Executor executor(
+        {2, Dispatch::affinity([](const sched::TaskInfo& t) { return static_cast<int>(t.key); }), Ready::fifo()});
     std::atomic<int> misplaced{0};
     TaskGraph graph(executor);
     for (int i = 0; i < 2000; ++i) {
       const int want = i % 2;
-      graph.add([&, want] { misplaced += executor.current_worker() != want; }, {.key = static_cast<std::uint64_t>(want)});
+      graph.add([&, want] { misplaced += executor.current_worker() != want; },
+                {.key = static_cast<std::uint64_t>(want)});
     }
     graph.wait();
     CHECK(misplaced.load() == 0);
@@ -379,8 +393,8 @@ TEST_CASE("policy errors name the option and the fix") {
                        doctest::Contains("Dispatch::affinity needs a function"), pto::Error);
   Executor executor({2, Dispatch::affinity([](const sched::TaskInfo&) { return 5; }), Ready::fifo()});
   TaskGraph pinned(executor);
-  CHECK_THROWS_WITH_AS(pinned.add([] {}, {.name = "t"}), doctest::Contains("was given worker 5, but the executor has workers 0..1"),
-                       pto::Error);
+  CHECK_THROWS_WITH_AS(pinned.add([] {}, {.name = "t"}),
+                       doctest::Contains("was given worker 5, but the executor has workers 0..1"), pto::Error);
   Executor plain({1});
   CHECK_THROWS_WITH_AS(TaskGraph(plain, {.start = Start::after_orchestration(), .window = Window::tasks(4)}),
                        doctest::Contains("would deadlock"), pto::Error);
@@ -389,9 +403,10 @@ TEST_CASE("policy errors name the option and the fix") {
   CHECK_THROWS_WITH_AS(TaskGraph(plain, {.window = Window::tasks(0)}), doctest::Contains("admits nothing"), pto::Error);
   CHECK_THROWS_WITH_AS(TaskGraph(plain, {.timing = Timing::batched(0)}), doctest::Contains("batched(0)"), pto::Error);
   TaskGraph graph(plain, {.streams = 2});
-  CHECK_THROWS_WITH_AS(graph.add([] {}, {.name = "x", .stream = 2}), doctest::Contains("on stream 2, but the graph has 2 streams"),
+  CHECK_THROWS_WITH_AS(graph.add([] {}, {.name = "x", .stream = 2}),
+                       doctest::Contains("on stream 2, but the graph has 2 streams"), pto::Error);
+  CHECK_THROWS_WITH_AS(graph.add([] {}, {.name = "y", .after = {3}}), doctest::Contains("depends on task 3"),
                        pto::Error);
-  CHECK_THROWS_WITH_AS(graph.add([] {}, {.name = "y", .after = {3}}), doctest::Contains("depends on task 3"), pto::Error);
   CHECK_THROWS_WITH_AS(graph.add({}, {.name = "z"}), doctest::Contains("has no work"), pto::Error);
   std::vector<char> big(100);
   TaskGraph bytes(plain, {.window = Window::bytes(10)});
