@@ -182,12 +182,14 @@ TEST_CASE("a task window never exceeds its bound (tasks and bytes, stalling)") {
     constexpr int limit = 64;
     std::atomic<int> active{0}, max_active{0};
     TaskGraph graph(executor, {.window = Window::tasks(limit)});
-    for (int i = 0; i < 100000; ++i) {
+    for (int i = 0; i < 20000; ++i) {
       graph.add([&] {
         const int now = active.fetch_add(1) + 1;
         int seen = max_active.load();
-        while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
-        }
+        while (now > seen && !max_active.compare_exchange_weak(seen, now)) {}
+        // Slower than adding a task, so the submitter outruns the workers and must stall.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(5);
+        while (std::chrono::steady_clock::now() < until) {}
         active.fetch_sub(1);
       });
     }
