@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dsl/kernel_faults.hpp"
 #include "runtime/error.hpp"
 
 namespace pto {
@@ -221,13 +222,10 @@ class Interpreter {
   }
 
   void check_in_bounds(const ir::Node& node, const TensorView& t, std::int64_t row, std::int64_t col, std::int64_t vr,
-                       std::int64_t vc, std::string_view what) const {
+                       std::int64_t vc) const {
     if (vr == 0 || vc == 0) return;
     if (row < 0 || col < 0 || row + vr > t.rows || col + vc > t.cols) {
-      const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
-      fail(node, fmt::format("{} '{}' [{},{}]: valid region rows [{}, {}) x cols [{}, {}) is outside the tensor; "
-                             "pass valid extents that stop at its end",
-                             what, p.name, t.rows, t.cols, row, row + vr, col, col + vc));
+      throw out_of_bounds_error(kernel_, node, t.rows, t.cols, row, col, vr, vc);
     }
   }
 
@@ -238,7 +236,7 @@ class Interpreter {
     const std::int64_t col = index(node.operands[2]);
     const std::int64_t vr = std::clamp<std::int64_t>(index(node.operands[3]), 0, t.rows);
     const std::int64_t vc = std::clamp<std::int64_t>(index(node.operands[4]), 0, t.cols);
-    check_in_bounds(node, src, row, col, vr, vc, "load from");
+    check_in_bounds(node, src, row, col, vr, vc);
     Slot s = make(t);
     for (std::int64_t r = 0; r < t.rows; ++r) {
       for (std::int64_t c = 0; c < t.cols; ++c) {
@@ -267,7 +265,7 @@ class Interpreter {
       col = index(node.operands[3]);
       vr = std::clamp<std::int64_t>(index(node.operands[4]), 0, vt.rows);
       vc = std::clamp<std::int64_t>(index(node.operands[5]), 0, vt.cols);
-      check_in_bounds(node, dst, row, col, vr, vc, "store to");
+      check_in_bounds(node, dst, row, col, vr, vc);
     }
     for (std::int64_t r = 0; r < vr; ++r) {
       for (std::int64_t c = 0; c < vc; ++c) {
@@ -365,7 +363,7 @@ class Interpreter {
         result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
         break;
       case ir::Op::div:
-        if (b == 0) fail(node, "integer division by zero");
+        if (b == 0) throw division_by_zero_error(kernel_, node);
         result = (a == std::numeric_limits<std::int64_t>::min() && b == -1) ? a : a / b;
         break;
       case ir::Op::maximum: result = std::max(a, b); break;

@@ -61,7 +61,7 @@ TEST_CASE("row softmax matches float64") {
       auto e = tl::exp(t - tl::rowmax(t));
       tl::store(k.out(tl::tile(rows, cols, f32), "y"), e / tl::rowsum(e));
     });
-    interpret(softmax, KernelArgs().set("x", x.view()).set("y", y.view()));
+    pto::test::execute(softmax, KernelArgs().set("x", x.view()).set("y", y.view()));
     std::vector<double> expected;
     for (std::int64_t r = 0; r < rows; ++r) {
       double mx = -INFINITY, sum = 0;
@@ -85,7 +85,7 @@ TEST_CASE("online-softmax decode attention over several KV blocks with a masked 
     q.fill_random(rng, -1, 1);
     K.fill_random(rng, -1, 1);
     V.fill_random(rng, -1, 1);
-    interpret(kernel, KernelArgs()
+    pto::test::execute(kernel, KernelArgs()
                           .set("q", q.view())
                           .set("k", K.view())
                           .set("v", V.view())

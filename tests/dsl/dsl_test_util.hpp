@@ -8,8 +8,17 @@
 #include <random>
 #include <vector>
 
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+
 #include "dsl/arguments.hpp"
+#include "dsl/builder.hpp"
 #include "dsl/dtype.hpp"
+#include "dsl/interpreter.hpp"
+#include "runtime/cpu/cpu_kernel.hpp"
+#include "runtime/error.hpp"
 
 namespace pto::test {
 
@@ -72,6 +81,79 @@ inline void check_close(const HostTensor& actual, const std::vector<double>& exp
         CHECK(got == want);
       } else {
         CHECK(std::fabs(got - want) <= abs_tol + rel_tol * std::fabs(want));
+      }
+    }
+  }
+}
+
+// Runs `kernel` on the reference interpreter (whose results land in the caller's buffers,
+// for the test to check against hand-computed values) AND on the compiled CPU backend
+// (on copies of every tensor), and holds the backend to the interpreter: outputs equal
+// within `rel_tol` of the output's largest magnitude (integers exactly), and a fault in one
+// is the same fault, with the same message, in the other. Tolerance: docs/backends.md.
+inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, double rel_tol = 2e-5) {
+  // Copies of every tensor for the compiled run.
+  std::map<std::string, std::vector<unsigned char>> copies;
+  KernelArgs compiled_args;
+  for (const auto& [name, binding] : args.bindings()) {
+    if (const auto* tensor = std::get_if<TensorView>(&binding)) {
+      const std::size_t bytes = static_cast<std::size_t>(
+          ((tensor->rows > 0 ? tensor->rows - 1 : 0) * tensor->stride() + tensor->cols) * size_bytes(tensor->dtype));
+      auto& copy = copies[name];
+      copy.resize(bytes);
+      if (bytes > 0 && tensor->data != nullptr) std::memcpy(copy.data(), tensor->data, bytes);
+      TensorView view = *tensor;
+      view.data = tensor->data != nullptr ? copy.data() : nullptr;
+      compiled_args.set(name, view);
+    } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
+      compiled_args.set(name, *integer);
+    } else {
+      compiled_args.set(name, std::get<double>(binding));
+    }
+  }
+  std::optional<std::string> compiled_error;
+  try {
+    cpu::CpuKernel(kernel).run(compiled_args);
+  } catch (const pto::Error& error) {
+    compiled_error = error.what();
+  }
+  try {
+    interpret(kernel, args);
+  } catch (const pto::Error& error) {
+    INFO("the interpreter threw: ", error.what());
+    CHECK(compiled_error.has_value());
+    if (compiled_error) CHECK(*compiled_error == std::string(error.what()));
+    throw;
+  }
+  if (compiled_error) FAIL("the compiled kernel threw but the interpreter did not: " << *compiled_error);
+  for (const ir::Param& param : kernel.ir().params) {
+    if (param.role == ir::ParamRole::in || param.type.is_scalar()) continue;
+    const auto& tensor = std::get<TensorView>(args.bindings().at(param.name));
+    HostTensor expected(tensor.dtype, tensor.rows, tensor.cols), actual(tensor.dtype, tensor.rows, tensor.cols);
+    const int element = size_bytes(tensor.dtype);
+    for (std::int64_t r = 0; r < tensor.rows; ++r) {
+      const std::size_t offset = static_cast<std::size_t>(r * tensor.stride() * element);
+      const std::size_t row_bytes = static_cast<std::size_t>(tensor.cols * element);
+      std::memcpy(expected.bytes.data() + r * tensor.cols * element, static_cast<const unsigned char*>(tensor.data) + offset, row_bytes);
+      std::memcpy(actual.bytes.data() + r * tensor.cols * element, copies.at(param.name).data() + offset, row_bytes);
+    }
+    double scale = 1.0;
+    for (std::int64_t r = 0; r < tensor.rows; ++r)
+      for (std::int64_t c = 0; c < tensor.cols; ++c)
+        if (std::isfinite(expected.get(r, c))) scale = std::max(scale, std::fabs(expected.get(r, c)));
+    int mismatches = 0;
+    for (std::int64_t r = 0; r < tensor.rows && mismatches < 5; ++r) {
+      for (std::int64_t c = 0; c < tensor.cols && mismatches < 5; ++c) {
+        const double want = expected.get(r, c), got = actual.get(r, c);
+        const bool same = std::isnan(want) ? std::isnan(got)
+                          : is_integer(tensor.dtype) || std::isinf(want) ? got == want
+                                                     : std::fabs(got - want) <= rel_tol * scale;
+        if (!same) {
+          ++mismatches;
+          INFO("kernel '", kernel.name(), "' output '", param.name, "' [", r, ",", c, "]: compiled ", got,
+               ", interpreter ", want, " (tolerance ", rel_tol * scale, ")");
+          CHECK(same);
+        }
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "dsl/builder.hpp"
 #include "dsl/interpreter.hpp"
 #include "runtime/error.hpp"
+#include "tests/dsl/dsl_test_util.hpp"
 
 using namespace pto;
 using tl::bf16;
@@ -353,24 +354,24 @@ TEST_CASE("error: running with a missing, unknown or mismatched argument") {
   const auto kernel = copy_rows();
   std::vector<float> g(12), y(8);
   std::vector<std::int32_t> wrong_dtype(8);
-  CHECK_THROWS_WITH_AS(interpret(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4))),
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4))),
                        doctest::Contains("parameter 'row' (i32): no argument bound"), pto::Error);
   CHECK_THROWS_WITH_AS(
-      interpret(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0).set("rows", 1)),
+      pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0).set("rows", 1)),
       doctest::Contains("has no parameter 'rows'; its parameters are: g, row, y"), pto::Error);
-  CHECK_THROWS_WITH_AS(interpret(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 4, 2)).set("row", 0)),
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 4, 2)).set("row", 0)),
                        doctest::Contains("parameter 'y' (tile<2x4xf32>): the tensor is [4,2]"), pto::Error);
   CHECK_THROWS_WITH_AS(
-      interpret(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(wrong_dtype, 2, 4)).set("row", 0)),
+      pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(wrong_dtype, 2, 4)).set("row", 0)),
       doctest::Contains("the tensor holds i32, the parameter is f32"), pto::Error);
-  CHECK_THROWS_WITH_AS(interpret(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0.5)),
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0.5)),
                        doctest::Contains("bound to a floating-point number; pass an integer"), pto::Error);
 }
 
 TEST_CASE("error: a load whose valid region leaves the tensor") {
   const auto kernel = copy_rows();
   std::vector<float> g(12), y(8);
-  CHECK_THROWS_WITH_AS(interpret(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 2)),
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 2)),
                        doctest::Contains("load from 'g' [3,4]: valid region rows [2, 4) x cols [0, 4) is outside"),
                        pto::Error);
 }
@@ -382,6 +383,6 @@ TEST_CASE("error: integer division by zero when running") {
     tl::store(k.out(tl::tile(1, 1, i32), "y"), tl::zeros(1, 1, i32) + tl::div(a, b));
   });
   std::vector<std::int32_t> y(1);
-  CHECK_THROWS_WITH_AS(interpret(kernel, KernelArgs().set("a", 1).set("b", 0).set("y", view(y, 1, 1))),
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("a", 1).set("b", 0).set("y", view(y, 1, 1))),
                        doctest::Contains("integer division by zero"), pto::Error);
 }

@@ -39,7 +39,7 @@ void check_unary(const UnaryOp& op, const std::function<double(double)>& referen
     });
     HostTensor x(in, rows, cols), y(is_float(in) ? DType::f32 : in, rows, cols);
     x.fill_random(rng, low, high);
-    interpret(kernel, KernelArgs().set("x", x.view()).set("y", y.view()));
+    pto::test::execute(kernel, KernelArgs().set("x", x.view()).set("y", y.view()));
     std::vector<double> expected;
     for (std::int64_t r = 0; r < rows; ++r)
       for (std::int64_t c = 0; c < cols; ++c) expected.push_back(reference(x.get(r, c)));
@@ -88,7 +88,7 @@ void check_binary(const BinaryOp& op, const std::function<double(double, double)
       } else {
         args.set("b", b.view());
       }
-      interpret(kernel, args);
+      pto::test::execute(kernel, args);
       std::vector<double> expected;
       for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < cols; ++c)
@@ -180,7 +180,7 @@ TEST_CASE("rowadd/rowmul/coladd/colmul broadcast a column or a row") {
       tl::store(k.out(tl::tile(rows, cols, f32), "y3"), tl::coladd(x, r));
       tl::store(k.out(tl::tile(rows, cols, f32), "y4"), tl::colmul(x, r));
     });
-    interpret(kernel, KernelArgs()
+    pto::test::execute(kernel, KernelArgs()
                           .set("a", a.view())
                           .set("col", col.view())
                           .set("row", row.view())
@@ -274,7 +274,7 @@ TEST_CASE("reductions over rows and columns (f16 in, f32 out)") {
         args.set(row_names[i], row_out[static_cast<std::size_t>(i)].view());
         args.set(col_names[i], col_out[static_cast<std::size_t>(i)].view());
       }
-      interpret(kernel, args);
+      pto::test::execute(kernel, args);
       auto reduce = [&](bool by_row, int which) {
         std::vector<double> out;
         const std::int64_t outer = by_row ? rows : cols, inner = by_row ? cols : rows;
@@ -320,7 +320,7 @@ TEST_CASE("matmul, with trans views and an accumulator, over a sweep of M, K, N"
       tl::store(k.out(tl::tile(m, n, f32), "y_acc"), tl::matmul(x, tl::trans(w), c));
       tl::store(k.out(tl::tile(n, m, f32), "y_t"), tl::trans(tl::matmul(x, tl::trans(w))));
     });
-    interpret(kernel, KernelArgs()
+    pto::test::execute(kernel, KernelArgs()
                           .set("a", a.view())
                           .set("bt", bt.view())
                           .set("acc", acc.view())
@@ -355,7 +355,7 @@ TEST_CASE("full, zeros, iota and scalar constants") {
       tl::store(k.out(tl::tile(rows, cols, i32), "r"), tl::iota(rows, cols, 0));
       tl::store(k.out(tl::tile(rows, cols, i32), "c"), tl::iota(rows, cols, 1));
     });
-    interpret(kernel, KernelArgs().set("y", y.view()).set("r", r_idx.view()).set("c", c_idx.view()));
+    pto::test::execute(kernel, KernelArgs().set("y", y.view()).set("r", r_idx.view()).set("c", c_idx.view()));
     std::vector<double> ey, er, ec;
     for (std::int64_t i = 0; i < rows; ++i) {
       for (std::int64_t j = 0; j < cols; ++j) {
@@ -386,7 +386,7 @@ TEST_CASE("load: offsets, valid extents and pad; store to a global writes only t
       tl::store(out, j, 0, tl::cast(block, f32) * 2.0, n - j, cols);  // only the valid rows are written
     });
   });
-  interpret(kernel, KernelArgs().set("src", src.view()).set("dst", dst.view()).set("n", 30));
+  pto::test::execute(kernel, KernelArgs().set("src", src.view()).set("dst", dst.view()).set("n", 30));
   std::vector<double> expected;
   for (std::int64_t r = 0; r < total_rows; ++r)
     for (std::int64_t c = 0; c < cols; ++c) expected.push_back(r < 30 ? 2 * src.get(r, c) : -7);
@@ -398,7 +398,7 @@ TEST_CASE("load: offsets, valid extents and pad; store to a global writes only t
     auto in = k.in(tl::global(f16, {tl::dyn, cols}), "src");
     tl::store(k.out(tl::tile(4, 5, f32), "y"), tl::cast(tl::load(in, 35, 20, 4, 5, 2, 3, -1.0), f32));
   });
-  interpret(window, KernelArgs().set("src", src.view()).set("y", block.view()));
+  pto::test::execute(window, KernelArgs().set("src", src.view()).set("y", block.view()));
   std::vector<double> expected_block;
   for (std::int64_t r = 0; r < 4; ++r)
     for (std::int64_t c = 0; c < 5; ++c) expected_block.push_back(r < 2 && c < 3 ? src.get(35 + r, 20 + c) : -1.0);
@@ -415,7 +415,7 @@ TEST_CASE("outputs can be read back after a store; inout tiles hold data on entr
     tl::store(out, tl::read(io) * 10.0);
     tl::store(out, tl::read(out) + 0.5);
   });
-  interpret(kernel, KernelArgs().set("acc", acc.view()).set("y", y.view()));
+  pto::test::execute(kernel, KernelArgs().set("acc", acc.view()).set("y", y.view()));
   check_close(acc, {1, 2, 3, 4, 5, 6}, 0, 0);
   check_close(y, {10.5, 20.5, 30.5, 40.5, 50.5, 60.5}, 0, 0);
 }
@@ -437,10 +437,10 @@ TEST_CASE("scalar expressions over parameters and loop indices work as offsets a
     pack = tl::where(tl::eq(tl::iota(1, 6, 1), 5), hi + tl::lt(a, b), pack);
     tl::store(out, 0, hi - hi, pack, 1, tl::minimum(b + 4, 6));  // valid_cols = min(b+4, 6) = 6 for b >= 2
   });
-  interpret(kernel, KernelArgs().set("a", 17).set("b", -5).set("y", y.view()));
+  pto::test::execute(kernel, KernelArgs().set("a", 17).set("b", -5).set("y", y.view()));
   // b = -5: valid_cols = min(-1, 6) -> clamped to 0: nothing is written.
   check_close(y, {0, 0, 0, 0, 0, 0}, 0, 0);
-  interpret(kernel, KernelArgs().set("a", -17).set("b", 5).set("y", y.view()));
+  pto::test::execute(kernel, KernelArgs().set("a", -17).set("b", 5).set("y", y.view()));
   check_close(y, {-12, -22, -85, -3, -17, 5 + 1}, 0, 0);
 }
 
@@ -456,7 +456,7 @@ TEST_CASE("loops carry tiles and scalars; zero-trip loops return their inits") {
       tl::store(k.out(tl::tile(2, 3, f32), "y"), acc);
       tl::store(k.out(tl::tile(1, 1, i32), "count"), c);
     });
-    interpret(kernel, KernelArgs().set("n", n).set("y", y.view()).set("count", count.view()));
+    pto::test::execute(kernel, KernelArgs().set("n", n).set("y", y.view()).set("count", count.view()));
     float expected = 1.0f;
     for (int j = 0; j < n; ++j) expected = expected * 0.5f + static_cast<float>(j);
     check_close(y, std::vector<double>(6, expected), 0, 0);

@@ -1,0 +1,103 @@
+#include "runtime/cpu/cpu_kernel.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "dsl/interpreter.hpp"
+#include "dsl/kernel_faults.hpp"
+#include "runtime/build_config.hpp"
+#include "runtime/cpu/kernel_abi.hpp"
+#if PTO_HAVE_LLVM
+#include "runtime/cpu/llvm_jit.hpp"
+#include "runtime/cpu/llvm_lowering.hpp"
+#endif
+
+namespace pto::cpu {
+
+bool llvm_available() noexcept { return PTO_HAVE_LLVM; }
+
+CpuKernel::CpuKernel(tl::KernelInstance instance) : instance_(std::move(instance)) {
+  if (!instance_.valid()) throw Error("cpu kernel: the kernel instance is empty (default-constructed)");
+#if PTO_HAVE_LLVM
+  const CompiledFunction compiled = LlvmJit::instance().get(instance_.ir(), instance_.hash());
+  engine_ = Engine::llvm;
+  function_ = reinterpret_cast<void*>(compiled.function);
+  scratch_bytes_ = compiled.scratch_bytes;
+  source_ = compiled.source == CompiledFunction::Source::compiled ? "compiled"
+            : compiled.source == CompiledFunction::Source::disk   ? "disk"
+                                                                  : "memory";
+  compile_ms_ = compiled.milliseconds;
+#else
+  static std::once_flag said;
+  std::call_once(said, [] {
+    fmt::print(stderr, "PTO-RT: this build has no LLVM backend; CPU kernels run on the reference interpreter\n");
+  });
+  source_ = "interpreter";
+#endif
+}
+
+void CpuKernel::run(const KernelArgs& args) const {
+  if (engine_ == Engine::interpreter) {
+    interpret(instance_, args);
+    return;
+  }
+  const ir::Kernel& kernel = instance_.ir();
+  args.check_against(kernel);
+  std::vector<ArgSlot> slots(kernel.params.size());
+  for (std::size_t i = 0; i < kernel.params.size(); ++i) {
+    const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
+    ArgSlot& slot = slots[i];
+    if (const auto* tensor = std::get_if<TensorView>(&binding)) {
+      slot.data = tensor->data;
+      slot.rows = tensor->rows;
+      slot.cols = tensor->cols;
+      slot.stride = tensor->stride();
+    } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
+      slot.integer = *integer;
+      slot.number = static_cast<double>(*integer);
+    } else {
+      slot.number = std::get<double>(binding);
+    }
+  }
+  // Tiles live in per-thread scratch memory, grown on demand and reused across calls.
+  struct Scratch {
+    void* memory = nullptr;
+    std::int64_t bytes = 0;
+    ~Scratch() { std::free(memory); }
+  };
+  thread_local Scratch scratch;
+  if (scratch.bytes < scratch_bytes_) {
+    std::free(scratch.memory);
+    const std::int64_t rounded = (scratch_bytes_ + 63) / 64 * 64;
+    scratch.memory = std::aligned_alloc(64, static_cast<std::size_t>(rounded));
+    if (scratch.memory == nullptr) {
+      scratch.bytes = 0;
+      throw Error(fmt::format("cpu kernel '{}': cannot allocate {} bytes of tile scratch memory", kernel.name, rounded));
+    }
+    scratch.bytes = rounded;
+  }
+  KernelFault fault;
+  const auto function = reinterpret_cast<KernelFunction>(function_);
+  if (function(slots.data(), scratch.memory, &fault) == fault_none) return;
+#if PTO_HAVE_LLVM
+  const std::vector<const ir::Node*> nodes = preorder_nodes(kernel);
+  const ir::Node& node = *nodes.at(static_cast<std::size_t>(fault.node));
+  switch (fault.code) {
+    case fault_load_out_of_bounds:
+    case fault_store_out_of_bounds: {
+      const ArgSlot& slot = slots.at(static_cast<std::size_t>(node.param));
+      throw out_of_bounds_error(kernel, node, slot.rows, slot.cols, fault.values[0], fault.values[1], fault.values[2],
+                                fault.values[3]);
+    }
+    case fault_division_by_zero: throw division_by_zero_error(kernel, node);
+    default: break;
+  }
+#endif
+  throw Error(fmt::format("cpu kernel '{}': unknown fault code {} (a PTO-RT bug)", kernel.name, fault.code));
+}
+
+}  // namespace pto::cpu

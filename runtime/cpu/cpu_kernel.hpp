@@ -1,0 +1,45 @@
+// A kernel instance ready to run on the CPU: compiled by the LLVM backend (llvm_jit.hpp),
+// or, in a build without LLVM, run by the reference interpreter (said once on stderr).
+//
+//   cpu::CpuKernel kernel(decode.tier(2));
+//   kernel.run(KernelArgs().set("q", ...).set("k", ...)...);   // any thread, concurrently
+//
+// Arguments are checked against the kernel's parameters exactly as the interpreter checks
+// them; faults while running (out-of-bounds valid regions, integer division by zero) throw
+// the interpreter's pto::Error.
+#pragma once
+
+#include <string>
+
+#include "dsl/arguments.hpp"
+#include "dsl/builder.hpp"
+
+namespace pto::cpu {
+
+enum class Engine { llvm, interpreter };
+
+class CpuKernel {
+ public:
+  explicit CpuKernel(tl::KernelInstance instance);
+
+  void run(const KernelArgs& args) const;
+
+  Engine engine() const noexcept { return engine_; }
+  const tl::KernelInstance& instance() const noexcept { return instance_; }
+  // How the compiled code was obtained ("compiled", "disk", "memory") and how long it took.
+  const std::string& source() const noexcept { return source_; }
+  double compile_ms() const noexcept { return compile_ms_; }
+
+ private:
+  tl::KernelInstance instance_;
+  Engine engine_ = Engine::interpreter;
+  void* function_ = nullptr;  // KernelFunction when engine_ == llvm
+  std::int64_t scratch_bytes_ = 0;
+  std::string source_;
+  double compile_ms_ = 0.0;
+};
+
+// True when this build has the LLVM backend.
+bool llvm_available() noexcept;
+
+}  // namespace pto::cpu

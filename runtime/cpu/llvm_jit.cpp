@@ -1,0 +1,183 @@
+#include "runtime/cpu/llvm_jit.hpp"
+
+#include <fmt/format.h>
+#include <llvm/ADT/StringRef.h>
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/Passes/OptimizationLevel.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/DynamicLibrary.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "dsl/hash.hpp"
+#include "runtime/cpu/llvm_lowering.hpp"
+#include "runtime/dump.hpp"
+#include "runtime/error.hpp"
+
+namespace pto::cpu {
+
+namespace {
+
+// Bump when the generated code changes meaning for the same kernel IR: old cache entries
+// then stop matching their key.
+constexpr int lowering_version = 1;
+
+[[noreturn]] void fail(const std::string& what, llvm::Error error) {
+  throw Error(fmt::format("LLVM JIT: {}: {}", what, llvm::toString(std::move(error))));
+}
+
+template <typename T>
+T check(llvm::Expected<T> value, const std::string& what) {
+  if (!value) fail(what, value.takeError());
+  return std::move(*value);
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+struct LlvmJit::State {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::unique_ptr<llvm::TargetMachine> machine;
+  std::string cpu;
+  std::string features;
+  bool vector_math = false;  // glibc's libmvec is loaded: exp/log/sin/cos vectorise
+};
+
+LlvmJit& LlvmJit::instance() {
+  static LlvmJit jit(ObjectCache::default_folder());
+  return jit;
+}
+
+LlvmJit::LlvmJit(std::filesystem::path cache_folder) : state_(std::make_unique<State>()), cache_(std::move(cache_folder)) {
+  static std::once_flag targets;
+  std::call_once(targets, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU");
+  builder.setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
+  state_->cpu = builder.getCPU();
+  state_->features = builder.getFeatures().getString();
+  state_->machine = check(builder.createTargetMachine(), "creating the target machine");
+  state_->jit = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(builder).create(), "creating the JIT");
+  std::string ignored;
+  state_->vector_math = !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1", &ignored);
+  const char prefix = state_->jit->getDataLayout().getGlobalPrefix();
+  state_->jit->getMainJITDylib().addGenerator(
+      check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix), "exposing libm to kernels"));
+}
+
+LlvmJit::~LlvmJit() = default;
+
+const std::string& LlvmJit::host_cpu() const noexcept { return state_->cpu; }
+
+std::string LlvmJit::cache_key(std::uint64_t structural_hash) const {
+  return fmt::format("{}|llvm-{}|{}|{}|lowering-{}|mvec-{}", ir::hash_hex(structural_hash), LLVM_VERSION_STRING,
+                     state_->cpu, state_->features, lowering_version, state_->vector_math ? 1 : 0);
+}
+
+CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural_hash) {
+  const auto start = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (const auto found = compiled_.find(structural_hash); found != compiled_.end()) {
+    CompiledFunction hit = found->second;
+    hit.source = CompiledFunction::Source::memory;
+    hit.milliseconds = ms_since(start);
+    return hit;
+  }
+  const std::string symbol = "pto_kernel_" + ir::hash_hex(structural_hash);
+  const std::string key = cache_key(structural_hash);
+  CompiledFunction result;
+  result.scratch_bytes = scratch_bytes(kernel);
+
+  auto add_and_lookup = [&](const std::vector<char>& object) -> llvm::Error {
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()), symbol);
+    if (llvm::Error error = state_->jit->addObjectFile(std::move(buffer))) return error;
+    auto address = state_->jit->lookup(symbol);
+    if (!address) return address.takeError();
+#if LLVM_VERSION_MAJOR >= 15
+    result.function = address->toPtr<KernelFunction>();
+#else
+    result.function = reinterpret_cast<KernelFunction>(static_cast<std::uintptr_t>(address->getAddress()));
+#endif
+    return llvm::Error::success();
+  };
+
+  bool loaded = false;
+  if (auto object = cache_.load(key)) {
+    // A disk entry that fails to link is ignored (and overwritten below), never trusted.
+    if (llvm::Error error = add_and_lookup(*object)) {
+      llvm::consumeError(std::move(error));
+    } else {
+      loaded = true;
+      result.source = CompiledFunction::Source::disk;
+    }
+  }
+  if (!loaded) {
+    llvm::LLVMContext context;
+    LoweredKernel lowered = lower_to_llvm(kernel, symbol, context);
+    llvm::Module& module = *lowered.module;
+    module.setDataLayout(state_->machine->createDataLayout());
+    module.setTargetTriple(state_->machine->getTargetTriple().str());
+    {
+      llvm::LoopAnalysisManager loops;
+      llvm::FunctionAnalysisManager functions;
+      llvm::CGSCCAnalysisManager cgscc;
+      llvm::ModuleAnalysisManager modules;
+      llvm::TargetLibraryInfoImpl library(state_->machine->getTargetTriple());
+      if (state_->vector_math) library.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86);
+      functions.registerPass([&] { return llvm::TargetLibraryAnalysis(library); });
+      llvm::PassBuilder passes(state_->machine.get());
+      passes.registerModuleAnalyses(modules);
+      passes.registerCGSCCAnalyses(cgscc);
+      passes.registerFunctionAnalyses(functions);
+      passes.registerLoopAnalyses(loops);
+      passes.crossRegisterProxies(loops, functions, cgscc, modules);
+      passes.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, modules);
+    }
+    if (dump_enabled("llvm")) {
+      std::error_code error;
+      const std::filesystem::path folder = cache_.folder() / "dumps";
+      std::filesystem::create_directories(folder, error);
+      const std::filesystem::path path = folder / fmt::format("{}-{}.ll", kernel.name, ir::hash_hex(structural_hash));
+      llvm::raw_fd_ostream out(path.string(), error);
+      if (!error) {
+        module.print(out, nullptr);
+        fmt::print(stderr, "PTO_DUMP=llvm: kernel '{}' -> {}\n", kernel.name, path.string());
+      } else {
+        fmt::print(stderr, "PTO_DUMP=llvm: cannot write {}: {}\n", path.string(), error.message());
+      }
+    }
+    llvm::SmallVector<char, 0> buffer;
+    {
+      llvm::raw_svector_ostream stream(buffer);
+      llvm::legacy::PassManager emit;
+      if (state_->machine->addPassesToEmitFile(emit, stream, nullptr, llvm::CGFT_ObjectFile)) {
+        throw Error(fmt::format("LLVM JIT: the target machine cannot emit object files for kernel '{}'", kernel.name));
+      }
+      emit.run(module);
+    }
+    const std::vector<char> object(buffer.begin(), buffer.end());
+    if (llvm::Error error = add_and_lookup(object)) fail(fmt::format("loading kernel '{}'", kernel.name), std::move(error));
+    cache_.store(key, object);  // best effort: an unwritable cache only costs the next start a compile
+    result.source = CompiledFunction::Source::compiled;
+  }
+  result.milliseconds = ms_since(start);
+  compiled_[structural_hash] = result;
+  return result;
+}
+
+}  // namespace pto::cpu

@@ -1,0 +1,780 @@
+#include "runtime/cpu/llvm_lowering.hpp"
+
+#include <fmt/format.h>
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cmath>
+#include <functional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "runtime/cpu/kernel_abi.hpp"
+#include "runtime/error.hpp"
+
+namespace pto::cpu {
+
+namespace {
+
+constexpr std::int64_t tile_alignment = 64;
+
+void collect_preorder(const ir::Block& block, std::vector<const ir::Node*>& out) {
+  for (const ir::Node& node : block.nodes) {
+    out.push_back(&node);
+    if (node.body) collect_preorder(*node.body, out);
+  }
+}
+
+bool holds_tile(const ir::Type& type) { return type.is_tile(); }
+
+// Scratch offset of every tile value (and of every loop-carried tile buffer, which is the
+// body argument's value), laid out one after another, each 64-byte aligned.
+struct ScratchLayout {
+  std::vector<std::int64_t> offset;  // per ValueId, -1 for non-tiles
+  std::int64_t bytes = 0;
+
+  explicit ScratchLayout(const ir::Kernel& kernel) : offset(kernel.values.size(), -1) {
+    for (std::size_t id = 0; id < kernel.values.size(); ++id) {
+      const ir::Type& type = kernel.values[id].type;
+      if (!holds_tile(type)) continue;
+      offset[id] = bytes;
+      const std::int64_t element = type.dtype == DType::i64 ? 8 : 4;
+      bytes += (type.elements() * element + tile_alignment - 1) / tile_alignment * tile_alignment;
+    }
+  }
+};
+
+class Lowering {
+ public:
+  Lowering(const ir::Kernel& kernel, llvm::LLVMContext& context, llvm::Module& module, const std::string& symbol)
+      : kernel_(kernel), context_(context), module_(module), b_(context), layout_(kernel), values_(kernel.values.size()) {
+    const std::vector<const ir::Node*> order = preorder_nodes(kernel);
+    for (std::size_t i = 0; i < order.size(); ++i) node_index_[order[i]] = static_cast<int>(i);
+    for (const ir::Node* node : order) {
+      for (ir::ValueId result : node->results) definition_[result] = node;
+      for (std::size_t i = 0; i < node->operands.size(); ++i) {
+        const bool matmul_operand = node->op == ir::Op::matmul && i < 2;
+        if (!matmul_operand) used_outside_matmul_.insert(node->operands[i]);
+      }
+    }
+
+    i32_ = llvm::Type::getInt32Ty(context_);
+    i64_ = llvm::Type::getInt64Ty(context_);
+    f32_ = llvm::Type::getFloatTy(context_);
+    f64_ = llvm::Type::getDoubleTy(context_);
+    i8ptr_ = llvm::Type::getInt8PtrTy(context_);
+    // struct ArgSlot { void* data; i64 rows, cols, stride, integer; double number; }
+    slot_type_ = llvm::StructType::create(context_, {i8ptr_, i64_, i64_, i64_, i64_, f64_}, "pto.ArgSlot");
+    auto* fault_type = llvm::StructType::create(context_, {i32_, i32_, llvm::ArrayType::get(i64_, 4)}, "pto.Fault");
+    fault_type_ = fault_type;
+    auto* fn_type = llvm::FunctionType::get(
+        i32_, {llvm::PointerType::getUnqual(slot_type_), i8ptr_, llvm::PointerType::getUnqual(fault_type)}, false);
+    fn_ = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, symbol, module_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    for (unsigned i = 0; i < 3; ++i) fn_->addParamAttr(i, llvm::Attribute::NoAlias);
+    fn_->addParamAttr(1, llvm::Attribute::getWithAlignment(context_, llvm::Align(tile_alignment)));
+    args_ = fn_->getArg(0);
+    scratch_ = fn_->getArg(1);
+    fault_ = fn_->getArg(2);
+  }
+
+  std::int64_t scratch_bytes() const { return layout_.bytes; }
+
+  void run() {
+    b_.SetInsertPoint(llvm::BasicBlock::Create(context_, "entry", fn_));
+    block(kernel_.body);
+    b_.CreateRet(llvm::ConstantInt::get(i32_, 0));
+    std::string problems;
+    llvm::raw_string_ostream stream(problems);
+    if (llvm::verifyFunction(*fn_, &stream)) {
+      throw Error(fmt::format("LLVM lowering of kernel '{}' produced invalid IR (a PTO-RT bug): {}", kernel_.name,
+                              stream.str()));
+    }
+  }
+
+ private:
+  // ---- types and element access -----------------------------------------------------------
+
+  llvm::Type* compute_type(DType dtype) const { return dtype == DType::i64 ? i64_ : dtype == DType::i32 ? i32_ : f32_; }
+
+  llvm::Value* tile_pointer(ir::ValueId id) {
+    const std::int64_t offset = layout_.offset.at(static_cast<std::size_t>(id));
+    const ir::Type& type = kernel_.type_of(id);
+    llvm::Value* byte = b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), scratch_, static_cast<std::uint64_t>(offset));
+    return b_.CreateBitCast(byte, llvm::PointerType::getUnqual(compute_type(type.dtype)));
+  }
+
+  llvm::Value* element_pointer(ir::ValueId id, llvm::Value* index) {
+    return b_.CreateInBoundsGEP(compute_type(kernel_.type_of(id).dtype), tile_pointer(id), index);
+  }
+
+  llvm::Value* i64(std::int64_t v) { return llvm::ConstantInt::get(i64_, static_cast<std::uint64_t>(v), true); }
+
+  // Element (r, c) of a value, broadcasting scalars and extent-1 dimensions, in its own
+  // compute type.
+  llvm::Value* element(ir::ValueId id, llvm::Value* r, llvm::Value* c) {
+    const ir::Type& type = kernel_.type_of(id);
+    if (type.is_scalar()) return values_[static_cast<std::size_t>(id)];
+    llvm::Value* row = type.rows == 1 ? i64(0) : r;
+    llvm::Value* col = type.cols == 1 ? i64(0) : c;
+    llvm::Value* index = b_.CreateAdd(b_.CreateMul(row, i64(type.cols)), col);
+    return b_.CreateLoad(compute_type(type.dtype), element_pointer(id, index));
+  }
+
+  void store_element(ir::ValueId id, llvm::Value* r, llvm::Value* c, llvm::Value* value) {
+    const ir::Type& type = kernel_.type_of(id);
+    llvm::Value* index = b_.CreateAdd(b_.CreateMul(r, i64(type.cols)), c);
+    b_.CreateStore(value, element_pointer(id, index));
+  }
+
+  // Converts between compute types (float <-> int, int widths). `signed` integers.
+  llvm::Value* convert(llvm::Value* value, DType from, DType to) {
+    llvm::Type* target = compute_type(to);
+    if (value->getType() == target) return is_float(to) ? round_value(value, to) : value;
+    if (is_float(from) && is_float(to)) return round_value(value, to);
+    if (is_integer(from) && is_float(to)) return round_value(b_.CreateSIToFP(value, f32_), to);
+    if (is_float(from) && is_integer(to)) {
+      // Truncate toward zero, saturate, NaN -> 0: llvm.fptosi.sat, exactly the interpreter's rule.
+      return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {target, f32_}, {value});
+    }
+    return b_.CreateSExtOrTrunc(value, target);
+  }
+
+  // A float rounded to what `dtype` holds (f16/bf16 storage), still as f32.
+  llvm::Value* round_value(llvm::Value* value, DType dtype) {
+    if (dtype == DType::f16) return b_.CreateFPExt(b_.CreateFPTrunc(value, b_.getHalfTy()), f32_);
+    if (dtype == DType::bf16) return bf16_bits_to_float(float_to_bf16_bits(value));
+    return value;
+  }
+
+  // Round to nearest even, NaN kept quiet: the interpreter's (and CUDA's) bf16 rounding.
+  llvm::Value* float_to_bf16_bits(llvm::Value* value) {
+    llvm::Value* bits = b_.CreateBitCast(value, i32_);
+    llvm::Value* lsb = b_.CreateAnd(b_.CreateLShr(bits, 16), 1);
+    llvm::Value* rounded = b_.CreateLShr(b_.CreateAdd(bits, b_.CreateAdd(lsb, b_.getInt32(0x7fff))), 16);
+    llvm::Value* is_nan = b_.CreateICmpUGT(b_.CreateAnd(bits, 0x7fffffff), b_.getInt32(0x7f800000));
+    llvm::Value* quiet = b_.CreateOr(b_.CreateLShr(bits, 16), 0x40);
+    return b_.CreateTrunc(b_.CreateSelect(is_nan, quiet, rounded), b_.getInt16Ty());
+  }
+
+  llvm::Value* bf16_bits_to_float(llvm::Value* bits16) {
+    return b_.CreateBitCast(b_.CreateShl(b_.CreateZExt(bits16, i32_), 16), f32_);
+  }
+
+  // Reads element `offset` of a tensor in memory (its storage dtype) as a compute value.
+  llvm::Value* load_memory(llvm::Value* data, DType dtype, llvm::Value* offset) {
+    switch (dtype) {
+      case DType::f16: {
+        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getHalfTy(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getHalfTy())), offset);
+        return b_.CreateFPExt(b_.CreateLoad(b_.getHalfTy(), ptr), f32_);
+      }
+      case DType::bf16: {
+        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getInt16Ty(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getInt16Ty())), offset);
+        return bf16_bits_to_float(b_.CreateLoad(b_.getInt16Ty(), ptr));
+      }
+      case DType::f32:
+      case DType::i32:
+      case DType::i64: {
+        llvm::Type* type = compute_type(dtype);
+        llvm::Value* ptr = b_.CreateInBoundsGEP(type, b_.CreateBitCast(data, llvm::PointerType::getUnqual(type)), offset);
+        return b_.CreateLoad(type, ptr);
+      }
+    }
+    return nullptr;
+  }
+
+  void store_memory(llvm::Value* data, DType dtype, llvm::Value* offset, llvm::Value* value) {
+    switch (dtype) {
+      case DType::f16: {
+        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getHalfTy(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getHalfTy())), offset);
+        b_.CreateStore(b_.CreateFPTrunc(value, b_.getHalfTy()), ptr);
+        return;
+      }
+      case DType::bf16: {
+        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getInt16Ty(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getInt16Ty())), offset);
+        b_.CreateStore(float_to_bf16_bits(value), ptr);
+        return;
+      }
+      case DType::f32:
+      case DType::i32:
+      case DType::i64: {
+        llvm::Type* type = compute_type(dtype);
+        llvm::Value* ptr = b_.CreateInBoundsGEP(type, b_.CreateBitCast(data, llvm::PointerType::getUnqual(type)), offset);
+        b_.CreateStore(value, ptr);
+        return;
+      }
+    }
+  }
+
+  llvm::Value* slot_field(int param, unsigned field) {
+    llvm::Value* slot = b_.CreateInBoundsGEP(slot_type_, args_, b_.getInt64(static_cast<std::uint64_t>(param)));
+    llvm::Value* ptr = b_.CreateStructGEP(slot_type_, slot, field);
+    return b_.CreateLoad(slot_type_->getElementType(field), ptr);
+  }
+
+  // ---- control flow helpers -----------------------------------------------------------------
+
+  // for (i = begin; i < end; ++i) body(i), i64.
+  void loop(llvm::Value* begin, llvm::Value* end, const std::function<void(llvm::Value*)>& body) {
+    llvm::BasicBlock* before = b_.GetInsertBlock();
+    llvm::BasicBlock* header = llvm::BasicBlock::Create(context_, "loop", fn_);
+    llvm::BasicBlock* inside = llvm::BasicBlock::Create(context_, "body", fn_);
+    llvm::BasicBlock* after = llvm::BasicBlock::Create(context_, "done", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* i = b_.CreatePHI(i64_, 2);
+    i->addIncoming(begin, before);
+    b_.CreateCondBr(b_.CreateICmpSLT(i, end), inside, after);
+    b_.SetInsertPoint(inside);
+    body(i);
+    llvm::Value* next = b_.CreateAdd(i, i64(1));
+    i->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(after);
+  }
+
+  void loop2(const ir::Type& shape, const std::function<void(llvm::Value*, llvm::Value*)>& body) {
+    loop(i64(0), i64(shape.rows), [&](llvm::Value* r) { loop(i64(0), i64(shape.cols), [&](llvm::Value* c) { body(r, c); }); });
+  }
+
+  // if (condition) { record the fault; return its code }
+  void fault_if(llvm::Value* condition, const ir::Node& node, FaultCode code, std::initializer_list<llvm::Value*> values) {
+    llvm::BasicBlock* failed = llvm::BasicBlock::Create(context_, "fault", fn_);
+    llvm::BasicBlock* fine = llvm::BasicBlock::Create(context_, "ok", fn_);
+    b_.CreateCondBr(condition, failed, fine);
+    b_.SetInsertPoint(failed);
+    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(code)), b_.CreateStructGEP(fault_type_, fault_, 0));
+    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(node_index_.at(&node))), b_.CreateStructGEP(fault_type_, fault_, 1));
+    unsigned i = 0;
+    for (llvm::Value* value : values) {
+      llvm::Value* array = b_.CreateStructGEP(fault_type_, fault_, 2);
+      b_.CreateStore(b_.CreateSExtOrTrunc(value, i64_), b_.CreateConstInBoundsGEP2_32(llvm::ArrayType::get(i64_, 4), array, 0, i++));
+    }
+    b_.CreateRet(b_.getInt32(static_cast<std::uint32_t>(code)));
+    b_.SetInsertPoint(fine);
+  }
+
+  llvm::Value* as_i64(ir::ValueId id) { return b_.CreateSExtOrTrunc(values_[static_cast<std::size_t>(id)], i64_); }
+
+  llvm::Value* clamp(llvm::Value* v, std::int64_t high) {
+    llvm::Value* low_clamped = b_.CreateSelect(b_.CreateICmpSLT(v, i64(0)), i64(0), v);
+    return b_.CreateSelect(b_.CreateICmpSGT(low_clamped, i64(high)), i64(high), low_clamped);
+  }
+
+  llvm::Value* reassoc(llvm::Value* value) {
+    if (auto* instruction = llvm::dyn_cast<llvm::Instruction>(value)) {
+      llvm::FastMathFlags flags;
+      flags.setAllowReassoc();
+      instruction->setFastMathFlags(flags);
+    }
+    return value;
+  }
+
+  // ---- nodes --------------------------------------------------------------------------------
+
+  void block(const ir::Block& body) {
+    for (const ir::Node& node : body.nodes) {
+      if (node.op == ir::Op::yield) return;  // handled by the enclosing loop
+      statement(node);
+    }
+  }
+
+  void statement(const ir::Node& node) {
+    switch (ir::category(node.op)) {
+      case ir::OpCategory::param: return param(node);
+      case ir::OpCategory::constant: return constant(node);
+      case ir::OpCategory::memory:
+        if (node.op == ir::Op::load) return load(node);
+        if (node.op == ir::Op::store) return store(node);
+        return read_output(node);
+      case ir::OpCategory::binary:
+      case ir::OpCategory::compare:
+      case ir::OpCategory::select:
+      case ir::OpCategory::cast:
+      case ir::OpCategory::unary: return elementwise(node);
+      case ir::OpCategory::reduce: return reduce(node);
+      case ir::OpCategory::matmul: return matmul(node);
+      case ir::OpCategory::shape: return transpose(node);
+      case ir::OpCategory::control: return for_range(node);
+    }
+  }
+
+  void param(const ir::Node& node) {
+    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+    if (p.type.is_scalar()) {
+      values_[static_cast<std::size_t>(p.value)] =
+          is_integer(p.type.dtype) ? b_.CreateTrunc(slot_field(node.param, 4), compute_type(p.type.dtype))
+                                   : b_.CreateFPTrunc(slot_field(node.param, 5), f32_);
+      return;
+    }
+    if (p.type.is_tile() && p.role != ir::ParamRole::out) copy_tile_in(node.param, p.value);
+  }
+
+  void copy_tile_in(int param, ir::ValueId into) {
+    const ir::Type& type = kernel_.type_of(into);
+    llvm::Value* data = slot_field(param, 0);
+    llvm::Value* stride = slot_field(param, 3);
+    loop2(type, [&](llvm::Value* r, llvm::Value* c) {
+      store_element(into, r, c, load_memory(data, type.dtype, b_.CreateAdd(b_.CreateMul(r, stride), c)));
+    });
+  }
+
+  void constant(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
+    auto number = [&](double x) -> llvm::Value* {
+      if (is_float(type.dtype)) return llvm::ConstantFP::get(f32_, static_cast<double>(round_to(type.dtype, static_cast<float>(x))));
+      return llvm::ConstantInt::get(compute_type(type.dtype), static_cast<std::uint64_t>(static_cast<std::int64_t>(x)), true);
+    };
+    if (node.op == ir::Op::constant) {
+      values_[static_cast<std::size_t>(id)] = number(node.number);
+      return;
+    }
+    if (node.op == ir::Op::full) {
+      llvm::Value* value = number(node.number);
+      loop2(type, [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, value); });
+      return;
+    }
+    loop2(type, [&](llvm::Value* r, llvm::Value* c) {  // iota
+      llvm::Value* index = node.axis == 0 ? r : c;
+      store_element(id, r, c, is_float(type.dtype) ? b_.CreateSIToFP(index, f32_) : b_.CreateSExtOrTrunc(index, compute_type(type.dtype)));
+    });
+  }
+
+  void bounds_check(const ir::Node& node, int param, llvm::Value* row, llvm::Value* col, llvm::Value* vr, llvm::Value* vc,
+                    FaultCode code) {
+    llvm::Value* rows = slot_field(param, 1);
+    llvm::Value* cols = slot_field(param, 2);
+    llvm::Value* nonempty = b_.CreateAnd(b_.CreateICmpSGT(vr, i64(0)), b_.CreateICmpSGT(vc, i64(0)));
+    llvm::Value* outside = b_.CreateOr(
+        b_.CreateOr(b_.CreateICmpSLT(row, i64(0)), b_.CreateICmpSLT(col, i64(0))),
+        b_.CreateOr(b_.CreateICmpSGT(b_.CreateAdd(row, vr), rows), b_.CreateICmpSGT(b_.CreateAdd(col, vc), cols)));
+    fault_if(b_.CreateAnd(nonempty, outside), node, code, {row, col, vr, vc});
+  }
+
+  void load(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
+    llvm::Value* row = as_i64(node.operands[1]);
+    llvm::Value* col = as_i64(node.operands[2]);
+    llvm::Value* vr = clamp(as_i64(node.operands[3]), type.rows);
+    llvm::Value* vc = clamp(as_i64(node.operands[4]), type.cols);
+    bounds_check(node, node.param, row, col, vr, vc, fault_load_out_of_bounds);
+    // Pad first (only when part of the tile is masked), then copy the valid region with a
+    // contiguous, vectorisable inner loop.
+    llvm::Value* partial = b_.CreateOr(b_.CreateICmpSLT(vr, i64(type.rows)), b_.CreateICmpSLT(vc, i64(type.cols)));
+    llvm::BasicBlock* pad_block = llvm::BasicBlock::Create(context_, "pad", fn_);
+    llvm::BasicBlock* copy_block = llvm::BasicBlock::Create(context_, "copy", fn_);
+    b_.CreateCondBr(partial, pad_block, copy_block);
+    b_.SetInsertPoint(pad_block);
+    llvm::Value* pad = is_float(type.dtype)
+                           ? static_cast<llvm::Value*>(llvm::ConstantFP::get(f32_, static_cast<double>(round_to(type.dtype, static_cast<float>(node.number)))))
+                           : llvm::ConstantInt::get(compute_type(type.dtype), static_cast<std::uint64_t>(static_cast<std::int64_t>(node.number)), true);
+    loop2(type, [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, pad); });
+    b_.CreateBr(copy_block);
+    b_.SetInsertPoint(copy_block);
+    llvm::Value* data = slot_field(node.param, 0);
+    llvm::Value* stride = slot_field(node.param, 3);
+    loop(i64(0), vr, [&](llvm::Value* r) {
+      llvm::Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(row, r), stride), col);
+      loop(i64(0), vc, [&](llvm::Value* c) { store_element(id, r, c, load_memory(data, type.dtype, b_.CreateAdd(base, c))); });
+    });
+  }
+
+  void store(const ir::Node& node) {
+    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+    const ir::ValueId value = node.operands[1];
+    const ir::Type& type = kernel_.type_of(value);
+    llvm::Value* data = slot_field(node.param, 0);
+    llvm::Value* stride = slot_field(node.param, 3);
+    llvm::Value* row = i64(0);
+    llvm::Value* col = i64(0);
+    llvm::Value* vr = i64(type.rows);
+    llvm::Value* vc = i64(type.cols);
+    if (p.type.is_global()) {
+      row = as_i64(node.operands[2]);
+      col = as_i64(node.operands[3]);
+      vr = clamp(as_i64(node.operands[4]), type.rows);
+      vc = clamp(as_i64(node.operands[5]), type.cols);
+      bounds_check(node, node.param, row, col, vr, vc, fault_store_out_of_bounds);
+    }
+    loop(i64(0), vr, [&](llvm::Value* r) {
+      llvm::Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(row, r), stride), col);
+      loop(i64(0), vc, [&](llvm::Value* c) {
+        llvm::Value* x = element(value, r, c);
+        store_memory(data, p.type.dtype, b_.CreateAdd(base, c), convert(x, type.dtype, p.type.dtype));
+      });
+    });
+  }
+
+  void read_output(const ir::Node& node) { copy_tile_in(node.param, node.results[0]); }
+
+  // One element of an elementwise op, from operand values in their compute types.
+  llvm::Value* apply(const ir::Node& node, const ir::Type& result, const std::vector<llvm::Value*>& in,
+                     const std::vector<DType>& in_dtypes) {
+    const ir::OpCategory category = ir::category(node.op);
+    if (category == ir::OpCategory::cast) return convert(in[0], in_dtypes[0], result.dtype);
+    if (category == ir::OpCategory::select) {
+      llvm::Value* condition = b_.CreateICmpNE(in[0], llvm::ConstantInt::get(in[0]->getType(), 0));
+      return b_.CreateSelect(condition, convert(in[1], in_dtypes[1], result.dtype), convert(in[2], in_dtypes[2], result.dtype));
+    }
+    if (category == ir::OpCategory::unary) return unary(node.op, in[0], result.dtype);
+    // binary and compare: both operands in the arithmetic type
+    const DType arithmetic = category == ir::OpCategory::compare
+                                 ? (is_float(in_dtypes[0]) ? DType::f32 : (in_dtypes[0] == DType::i64 || in_dtypes[1] == DType::i64 ? DType::i64 : DType::i32))
+                                 : result.dtype;
+    llvm::Value* a = convert(in[0], in_dtypes[0], arithmetic);
+    llvm::Value* c = convert(in[1], in_dtypes[1], arithmetic);
+    if (category == ir::OpCategory::compare) {
+      llvm::Value* truth = nullptr;
+      if (is_float(arithmetic)) {
+        const auto predicate = node.op == ir::Op::lt ? llvm::CmpInst::FCMP_OLT : node.op == ir::Op::le ? llvm::CmpInst::FCMP_OLE
+                               : node.op == ir::Op::gt ? llvm::CmpInst::FCMP_OGT : node.op == ir::Op::ge ? llvm::CmpInst::FCMP_OGE
+                               : node.op == ir::Op::eq ? llvm::CmpInst::FCMP_OEQ : llvm::CmpInst::FCMP_UNE;
+        truth = b_.CreateFCmp(predicate, a, c);
+      } else {
+        const auto predicate = node.op == ir::Op::lt ? llvm::CmpInst::ICMP_SLT : node.op == ir::Op::le ? llvm::CmpInst::ICMP_SLE
+                               : node.op == ir::Op::gt ? llvm::CmpInst::ICMP_SGT : node.op == ir::Op::ge ? llvm::CmpInst::ICMP_SGE
+                               : node.op == ir::Op::eq ? llvm::CmpInst::ICMP_EQ : llvm::CmpInst::ICMP_NE;
+        truth = b_.CreateICmp(predicate, a, c);
+      }
+      return b_.CreateZExt(truth, i32_);
+    }
+    if (is_float(arithmetic)) {
+      switch (node.op) {
+        case ir::Op::add: return b_.CreateFAdd(a, c);
+        case ir::Op::sub: return b_.CreateFSub(a, c);
+        case ir::Op::mul: return b_.CreateFMul(a, c);
+        case ir::Op::div: return b_.CreateFDiv(a, c);
+        case ir::Op::maximum: return float_max(a, c);
+        case ir::Op::minimum: return float_min(a, c);
+        default: break;
+      }
+    } else {
+      switch (node.op) {
+        case ir::Op::add: return b_.CreateAdd(a, c);
+        case ir::Op::sub: return b_.CreateSub(a, c);
+        case ir::Op::mul: return b_.CreateMul(a, c);
+        case ir::Op::div: {
+          // x / 0 is a fault; MIN / -1 wraps (the interpreter's rule) instead of trapping.
+          fault_if(b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), 0)), node, fault_division_by_zero, {});
+          llvm::Value* minus_one = b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), static_cast<std::uint64_t>(-1), true));
+          llvm::Value* safe = b_.CreateSelect(minus_one, llvm::ConstantInt::get(c->getType(), 1), c);
+          return b_.CreateSelect(minus_one, b_.CreateNeg(a), b_.CreateSDiv(a, safe));
+        }
+        case ir::Op::maximum: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
+        case ir::Op::minimum: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
+        default: break;
+      }
+    }
+    throw Error(fmt::format("LLVM lowering: op {} has no elementwise rule (a PTO-RT bug)", ir::name(node.op)));
+  }
+
+  // The interpreter's max/min: NaN if either is NaN, else std::max/std::min (compare and
+  // select: what x86 vectorises; LLVM 14 cannot select llvm.maximum there).
+  llvm::Value* float_max(llvm::Value* a, llvm::Value* c) {
+    llvm::Value* either_nan = b_.CreateFCmpUNO(a, c);
+    llvm::Value* larger = b_.CreateSelect(b_.CreateFCmpOLT(a, c), c, a);
+    return b_.CreateSelect(either_nan, llvm::ConstantFP::getNaN(f32_), larger);
+  }
+  llvm::Value* float_min(llvm::Value* a, llvm::Value* c) {
+    llvm::Value* either_nan = b_.CreateFCmpUNO(a, c);
+    llvm::Value* smaller = b_.CreateSelect(b_.CreateFCmpOLT(c, a), c, a);
+    return b_.CreateSelect(either_nan, llvm::ConstantFP::getNaN(f32_), smaller);
+  }
+
+  llvm::Value* call_libm(const char* name, llvm::Value* x) {
+    llvm::FunctionCallee callee = module_.getOrInsertFunction(name, llvm::FunctionType::get(f32_, {f32_}, false));
+    if (auto* function = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+      function->setDoesNotAccessMemory();
+      function->setDoesNotThrow();
+    }
+    return b_.CreateCall(callee, {x});
+  }
+
+  llvm::Value* unary(ir::Op op, llvm::Value* x, DType dtype) {
+    if (is_integer(dtype)) {
+      switch (op) {
+        case ir::Op::neg: return b_.CreateNeg(x);
+        case ir::Op::abs: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
+        case ir::Op::relu: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(x->getType(), 0));
+        default: break;
+      }
+      throw Error(fmt::format("LLVM lowering: integer {} (a PTO-RT bug: the verifier rejects it)", ir::name(op)));
+    }
+    llvm::Value* one = llvm::ConstantFP::get(f32_, 1.0);
+    auto intrinsic = [&](llvm::Intrinsic::ID id, llvm::Value* v) { return b_.CreateUnaryIntrinsic(id, v); };
+    switch (op) {
+      case ir::Op::exp: return intrinsic(llvm::Intrinsic::exp, x);
+      case ir::Op::log: return intrinsic(llvm::Intrinsic::log, x);
+      case ir::Op::sqrt: return intrinsic(llvm::Intrinsic::sqrt, x);
+      case ir::Op::rsqrt: return b_.CreateFDiv(one, intrinsic(llvm::Intrinsic::sqrt, x));
+      case ir::Op::tanh: return call_libm("tanhf", x);
+      case ir::Op::sigmoid: return b_.CreateFDiv(one, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
+      case ir::Op::relu: return b_.CreateSelect(b_.CreateFCmpOGT(x, llvm::ConstantFP::get(f32_, 0.0)), x, llvm::ConstantFP::get(f32_, 0.0));
+      case ir::Op::gelu:
+        return b_.CreateFMul(b_.CreateFMul(llvm::ConstantFP::get(f32_, 0.5), x),
+                             b_.CreateFAdd(one, call_libm("erff", b_.CreateFMul(x, llvm::ConstantFP::get(f32_, 0.70710678118654752)))));
+      case ir::Op::silu: return b_.CreateFDiv(x, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
+      case ir::Op::neg: return b_.CreateFNeg(x);
+      case ir::Op::abs: return intrinsic(llvm::Intrinsic::fabs, x);
+      case ir::Op::sin: return intrinsic(llvm::Intrinsic::sin, x);
+      case ir::Op::cos: return intrinsic(llvm::Intrinsic::cos, x);
+      default: break;
+    }
+    throw Error(fmt::format("LLVM lowering: op {} is not unary (a PTO-RT bug)", ir::name(op)));
+  }
+
+  void elementwise(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    const ir::Type& result = kernel_.type_of(id);
+    std::vector<DType> in_dtypes;
+    for (ir::ValueId operand : node.operands) in_dtypes.push_back(kernel_.type_of(operand).dtype);
+    if (result.is_scalar()) {
+      std::vector<llvm::Value*> in;
+      for (ir::ValueId operand : node.operands) in.push_back(values_[static_cast<std::size_t>(operand)]);
+      values_[static_cast<std::size_t>(id)] = apply(node, result, in, in_dtypes);
+      return;
+    }
+    loop2(result, [&](llvm::Value* r, llvm::Value* c) {
+      std::vector<llvm::Value*> in;
+      for (ir::ValueId operand : node.operands) in.push_back(element(operand, r, c));
+      store_element(id, r, c, apply(node, result, in, in_dtypes));
+    });
+  }
+
+  void reduce(const ir::Node& node) {
+    const ir::ValueId input = node.operands[0];
+    const ir::ValueId id = node.results[0];
+    const ir::Type& in_type = kernel_.type_of(input);
+    const ir::Type& result = kernel_.type_of(id);
+    const bool by_row = node.op == ir::Op::rowsum || node.op == ir::Op::rowmax || node.op == ir::Op::rowmin || node.op == ir::Op::rowmean;
+    const bool is_max = node.op == ir::Op::rowmax || node.op == ir::Op::colmax;
+    const bool is_min = node.op == ir::Op::rowmin || node.op == ir::Op::colmin;
+    const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
+    const bool floating = is_float(in_type.dtype);
+    llvm::Type* type = compute_type(result.dtype);
+    llvm::Value* init = nullptr;
+    if (floating) {
+      init = llvm::ConstantFP::get(f32_, is_max ? -INFINITY : is_min ? INFINITY : 0.0);
+    } else {
+      init = is_max ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()))
+             : is_min ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMaxValue(type->getIntegerBitWidth()))
+                      : llvm::ConstantInt::get(type, 0);
+    }
+    auto combine = [&](llvm::Value* acc, llvm::Value* v) -> llvm::Value* {
+      v = convert(v, in_type.dtype, result.dtype);
+      if (floating) {
+        if (is_max) return float_max(acc, v);
+        if (is_min) return float_min(acc, v);
+        return reassoc(b_.CreateFAdd(acc, v));
+      }
+      if (is_max) return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, v);
+      if (is_min) return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, v);
+      return b_.CreateAdd(acc, v);
+    };
+    const std::int64_t outer = by_row ? in_type.rows : in_type.cols;
+    const std::int64_t inner = by_row ? in_type.cols : in_type.rows;
+    if (by_row) {
+      loop(i64(0), i64(outer), [&](llvm::Value* o) {
+        llvm::Value* acc = accumulate(init, inner, [&](llvm::Value* acc_in, llvm::Value* n) { return combine(acc_in, element(input, o, n)); });
+        if (is_mean) acc = b_.CreateFDiv(acc, llvm::ConstantFP::get(f32_, static_cast<double>(inner)));
+        store_element(id, o, i64(0), acc);
+      });
+    } else {
+      // Column reductions: accumulate row by row into the result row (contiguous inner loop).
+      loop(i64(0), i64(outer), [&](llvm::Value* c) { store_element(id, i64(0), c, init); });
+      loop(i64(0), i64(inner), [&](llvm::Value* r) {
+        loop(i64(0), i64(outer), [&](llvm::Value* c) {
+          store_element(id, i64(0), c, combine(element(id, i64(0), c), element(input, r, c)));
+        });
+      });
+      if (is_mean) {
+        loop(i64(0), i64(outer), [&](llvm::Value* c) {
+          store_element(id, i64(0), c, b_.CreateFDiv(element(id, i64(0), c), llvm::ConstantFP::get(f32_, static_cast<double>(inner))));
+        });
+      }
+    }
+  }
+
+  // acc = init; for n in [0, count): acc = step(acc, n); returns acc (a phi-carried loop).
+  llvm::Value* accumulate(llvm::Value* init, std::int64_t count, const std::function<llvm::Value*(llvm::Value*, llvm::Value*)>& step) {
+    llvm::BasicBlock* before = b_.GetInsertBlock();
+    llvm::BasicBlock* header = llvm::BasicBlock::Create(context_, "acc", fn_);
+    llvm::BasicBlock* inside = llvm::BasicBlock::Create(context_, "acc.body", fn_);
+    llvm::BasicBlock* after = llvm::BasicBlock::Create(context_, "acc.done", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* n = b_.CreatePHI(i64_, 2);
+    llvm::PHINode* acc = b_.CreatePHI(init->getType(), 2);
+    n->addIncoming(i64(0), before);
+    acc->addIncoming(init, before);
+    b_.CreateCondBr(b_.CreateICmpSLT(n, i64(count)), inside, after);
+    b_.SetInsertPoint(inside);
+    llvm::Value* next = step(acc, n);
+    n->addIncoming(b_.CreateAdd(n, i64(1)), b_.GetInsertBlock());
+    acc->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(after);
+    return acc;
+  }
+
+  // The node defining a value, if it is a `trans` (matmul reads those in place).
+  const ir::Node* transposed(ir::ValueId id) const {
+    const auto found = definition_.find(id);
+    return found != definition_.end() && found->second->op == ir::Op::trans ? found->second : nullptr;
+  }
+
+  void matmul(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    const ir::Type& result = kernel_.type_of(id);
+    const ir::ValueId a = node.operands[0];
+    const ir::ValueId bv = node.operands[1];
+    const std::int64_t inner = kernel_.type_of(a).cols;
+    const ir::Node* a_trans = transposed(a);
+    const ir::Node* b_trans = transposed(bv);
+    auto a_at = [&](llvm::Value* m, llvm::Value* k) {
+      return a_trans ? element(a_trans->operands[0], k, m) : element(a, m, k);
+    };
+    if (b_trans != nullptr) {
+      // C[m][n] = acc + sum_k A[m][k] * Bt[n][k]: dot products over contiguous rows of Bt.
+      const ir::ValueId bt = b_trans->operands[0];
+      loop2(result, [&](llvm::Value* m, llvm::Value* n) {
+        llvm::Value* dot = accumulate(llvm::ConstantFP::get(f32_, 0.0), inner, [&](llvm::Value* acc, llvm::Value* k) {
+          return reassoc(b_.CreateFAdd(acc, b_.CreateFMul(a_at(m, k), element(bt, n, k))));
+        });
+        if (node.operands.size() == 3) dot = b_.CreateFAdd(element(node.operands[2], m, n), dot);
+        store_element(id, m, n, dot);
+      });
+      return;
+    }
+    // C = acc (or 0); for m, k: C[m][:] += A[m][k] * B[k][:] (contiguous axpy inner loop).
+    loop2(result, [&](llvm::Value* m, llvm::Value* n) {
+      store_element(id, m, n, node.operands.size() == 3 ? element(node.operands[2], m, n) : llvm::ConstantFP::get(f32_, 0.0));
+    });
+    loop(i64(0), i64(result.rows), [&](llvm::Value* m) {
+      loop(i64(0), i64(inner), [&](llvm::Value* k) {
+        llvm::Value* scale = a_at(m, k);
+        loop(i64(0), i64(result.cols), [&](llvm::Value* n) {
+          store_element(id, m, n, b_.CreateFAdd(element(id, m, n), b_.CreateFMul(scale, element(bv, k, n))));
+        });
+      });
+    });
+  }
+
+  void transpose(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    // Only matmul reads it: matmul reads the input in place, no copy is needed.
+    if (!used_outside_matmul_.contains(id)) return;
+    const ir::ValueId input = node.operands[0];
+    loop2(kernel_.type_of(id), [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, element(input, c, r)); });
+  }
+
+  void copy_tile(ir::ValueId from, ir::ValueId to) {
+    if (from == to) return;
+    const ir::Type& type = kernel_.type_of(to);
+    const std::int64_t bytes = type.elements() * (type.dtype == DType::i64 ? 8 : 4);
+    b_.CreateMemMove(tile_pointer(to), llvm::MaybeAlign(tile_alignment), tile_pointer(from), llvm::MaybeAlign(tile_alignment),
+                     static_cast<std::uint64_t>(bytes));
+  }
+
+  void for_range(const ir::Node& node) {
+    const ir::Block& body = *node.body;
+    const std::size_t carried = node.results.size();
+    llvm::Type* index_type = compute_type(kernel_.type_of(body.arguments[0]).dtype);
+    llvm::Value* start = b_.CreateSExtOrTrunc(values_[static_cast<std::size_t>(node.operands[0])], index_type);
+    llvm::Value* end = b_.CreateSExtOrTrunc(values_[static_cast<std::size_t>(node.operands[1])], index_type);
+    // Tiles are carried in the body arguments' scratch buffers: initialise them from the inits.
+    for (std::size_t i = 0; i < carried; ++i) {
+      if (kernel_.type_of(body.arguments[i + 1]).is_tile()) copy_tile(node.operands[i + 2], body.arguments[i + 1]);
+    }
+    llvm::BasicBlock* before = b_.GetInsertBlock();
+    llvm::BasicBlock* header = llvm::BasicBlock::Create(context_, "for", fn_);
+    llvm::BasicBlock* inside = llvm::BasicBlock::Create(context_, "for.body", fn_);
+    llvm::BasicBlock* after = llvm::BasicBlock::Create(context_, "for.done", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* j = b_.CreatePHI(index_type, 2);
+    j->addIncoming(start, before);
+    std::vector<llvm::PHINode*> scalar_phis(carried, nullptr);
+    for (std::size_t i = 0; i < carried; ++i) {
+      if (!kernel_.type_of(body.arguments[i + 1]).is_scalar()) continue;
+      scalar_phis[i] = b_.CreatePHI(compute_type(kernel_.type_of(body.arguments[i + 1]).dtype), 2);
+      scalar_phis[i]->addIncoming(values_[static_cast<std::size_t>(node.operands[i + 2])], before);
+      values_[static_cast<std::size_t>(body.arguments[i + 1])] = scalar_phis[i];
+    }
+    b_.CreateCondBr(b_.CreateICmpSLT(j, end), inside, after);
+    b_.SetInsertPoint(inside);
+    values_[static_cast<std::size_t>(body.arguments[0])] = j;
+    block(body);
+    const ir::Node& yield = body.nodes.back();
+    // Scalars first read their yielded values; tiles are then copied into the carried
+    // buffers (memmove: a body may yield a carried tile unchanged).
+    std::vector<llvm::Value*> next_scalars(carried, nullptr);
+    for (std::size_t i = 0; i < carried; ++i) {
+      if (scalar_phis[i] != nullptr) next_scalars[i] = values_[static_cast<std::size_t>(yield.operands[i])];
+    }
+    for (std::size_t i = 0; i < carried; ++i) {
+      if (scalar_phis[i] == nullptr) copy_tile(yield.operands[i], body.arguments[i + 1]);
+    }
+    llvm::BasicBlock* latch = b_.GetInsertBlock();
+    j->addIncoming(b_.CreateAdd(j, llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(node.step))), latch);
+    for (std::size_t i = 0; i < carried; ++i) {
+      if (scalar_phis[i] != nullptr) scalar_phis[i]->addIncoming(next_scalars[i], latch);
+    }
+    b_.CreateBr(header);
+    b_.SetInsertPoint(after);
+    for (std::size_t i = 0; i < carried; ++i) {
+      const ir::ValueId out = node.results[i];
+      if (scalar_phis[i] != nullptr) {
+        values_[static_cast<std::size_t>(out)] = scalar_phis[i];
+      } else {
+        copy_tile(body.arguments[i + 1], out);
+      }
+    }
+  }
+
+  const ir::Kernel& kernel_;
+  llvm::LLVMContext& context_;
+  llvm::Module& module_;
+  llvm::IRBuilder<> b_;
+  ScratchLayout layout_;
+  std::vector<llvm::Value*> values_;  // scalars: SSA values; tiles use the layout
+  std::unordered_map<const ir::Node*, int> node_index_;
+  std::unordered_map<ir::ValueId, const ir::Node*> definition_;
+  std::unordered_set<ir::ValueId> used_outside_matmul_;
+  llvm::Type *i32_ = nullptr, *i64_ = nullptr, *f32_ = nullptr, *f64_ = nullptr, *i8ptr_ = nullptr;
+  llvm::StructType* slot_type_ = nullptr;
+  llvm::StructType* fault_type_ = nullptr;
+  llvm::Function* fn_ = nullptr;
+  llvm::Value* args_ = nullptr;
+  llvm::Value* scratch_ = nullptr;
+  llvm::Value* fault_ = nullptr;
+};
+
+}  // namespace
+
+std::vector<const ir::Node*> preorder_nodes(const ir::Kernel& kernel) {
+  std::vector<const ir::Node*> out;
+  collect_preorder(kernel.body, out);
+  return out;
+}
+
+std::int64_t scratch_bytes(const ir::Kernel& kernel) { return ScratchLayout(kernel).bytes; }
+
+LoweredKernel lower_to_llvm(const ir::Kernel& kernel, const std::string& symbol, llvm::LLVMContext& context) {
+  LoweredKernel lowered;
+  lowered.module = std::make_unique<llvm::Module>(symbol, context);
+  lowered.symbol = symbol;
+  Lowering lowering(kernel, context, *lowered.module, symbol);
+  lowering.run();
+  lowered.scratch_bytes = lowering.scratch_bytes();
+  return lowered;
+}
+
+}  // namespace pto::cpu

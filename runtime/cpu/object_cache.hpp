@@ -1,0 +1,37 @@
+// The on-disk cache of compiled kernel objects.
+//
+// Folder: $PTO_CACHE_DIR, else $XDG_CACHE_HOME/pto, else ~/.cache/pto. One file per key
+// (the kernel's structural hash, the LLVM version, the host CPU and its features, and the
+// lowering's version), holding a header {magic, key, payload size, FNV-1a checksum} and
+// the object file. A file whose header, key, size or checksum does not match is treated as
+// absent (and rewritten by the next compile): a corrupt or stale entry is never trusted.
+// Writes go to a temporary file renamed into place, so readers never see half a file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pto::cpu {
+
+class ObjectCache {
+ public:
+  // The folder from the environment (not created until something is stored).
+  static std::filesystem::path default_folder();
+
+  explicit ObjectCache(std::filesystem::path folder);
+
+  std::optional<std::vector<char>> load(const std::string& key) const;
+  // Returns false (and leaves no partial file) when the folder cannot be written.
+  bool store(const std::string& key, const std::vector<char>& object) const;
+
+  std::filesystem::path path_for(const std::string& key) const;
+  const std::filesystem::path& folder() const noexcept { return folder_; }
+
+ private:
+  std::filesystem::path folder_;
+};
+
+}  // namespace pto::cpu
