@@ -18,7 +18,9 @@
 
 namespace pto::cpu {
 
-bool llvm_available() noexcept { return PTO_HAVE_LLVM; }
+bool llvm_available() noexcept {
+  return PTO_HAVE_LLVM;
+}
 
 CpuKernel::CpuKernel(tl::KernelInstance instance) : instance_(std::move(instance)) {
   if (!instance_.valid()) throw Error("cpu kernel: the kernel instance is empty (default-constructed)");
@@ -76,7 +78,8 @@ void CpuKernel::run(const KernelArgs& args) const {
     scratch.memory = std::aligned_alloc(64, static_cast<std::size_t>(rounded));
     if (scratch.memory == nullptr) {
       scratch.bytes = 0;
-      throw Error(fmt::format("cpu kernel '{}': cannot allocate {} bytes of tile scratch memory", kernel.name, rounded));
+      throw Error(
+          fmt::format("cpu kernel '{}': cannot allocate {} bytes of tile scratch memory", kernel.name, rounded));
     }
     scratch.bytes = rounded;
   }

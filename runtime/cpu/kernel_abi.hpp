@@ -35,7 +35,7 @@ enum FaultCode : std::int32_t {
 
 struct KernelFault {
   std::int32_t code = fault_none;
-  std::int32_t node = -1;    // index into the kernel's pre-order node list (dsl order)
+  std::int32_t node = -1;  // index into the kernel's pre-order node list (dsl order)
   std::int64_t values[4] = {0, 0, 0, 0};
 };
 

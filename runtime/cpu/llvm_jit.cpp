@@ -61,7 +61,8 @@ LlvmJit& LlvmJit::instance() {
   return jit;
 }
 
-LlvmJit::LlvmJit(std::filesystem::path cache_folder) : state_(std::make_unique<State>()), cache_(std::move(cache_folder)) {
+LlvmJit::LlvmJit(std::filesystem::path cache_folder)
+    : state_(std::make_unique<State>()), cache_(std::move(cache_folder)) {
   static std::once_flag targets;
   std::call_once(targets, [] {
     llvm::InitializeNativeTarget();
@@ -82,7 +83,9 @@ LlvmJit::LlvmJit(std::filesystem::path cache_folder) : state_(std::make_unique<S
 
 LlvmJit::~LlvmJit() = default;
 
-const std::string& LlvmJit::host_cpu() const noexcept { return state_->cpu; }
+const std::string& LlvmJit::host_cpu() const noexcept {
+  return state_->cpu;
+}
 
 std::string LlvmJit::cache_key(std::uint64_t structural_hash) const {
   return fmt::format("{}|llvm-{}|{}|{}|lowering-{}|mvec-{}", ir::hash_hex(structural_hash), LLVM_VERSION_STRING,
@@ -171,7 +174,8 @@ CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural
       emit.run(module);
     }
     const std::vector<char> object(buffer.begin(), buffer.end());
-    if (llvm::Error error = add_and_lookup(object)) fail(fmt::format("loading kernel '{}'", kernel.name), std::move(error));
+    if (llvm::Error error = add_and_lookup(object))
+      fail(fmt::format("loading kernel '{}'", kernel.name), std::move(error));
     cache_.store(key, object);  // best effort: an unwritable cache only costs the next start a compile
     result.source = CompiledFunction::Source::compiled;
   }

@@ -30,7 +30,9 @@ void collect_preorder(const ir::Block& block, std::vector<const ir::Node*>& out)
   }
 }
 
-bool holds_tile(const ir::Type& type) { return type.is_tile(); }
+bool holds_tile(const ir::Type& type) {
+  return type.is_tile();
+}
 
 // Scratch offset of every tile value (and of every loop-carried tile buffer, which is the
 // body argument's value), laid out one after another, each 64-byte aligned.
@@ -52,7 +54,12 @@ struct ScratchLayout {
 class Lowering {
  public:
   Lowering(const ir::Kernel& kernel, llvm::LLVMContext& context, llvm::Module& module, const std::string& symbol)
-      : kernel_(kernel), context_(context), module_(module), b_(context), layout_(kernel), values_(kernel.values.size()) {
+      : kernel_(kernel),
+        context_(context),
+        module_(module),
+        b_(context),
+        layout_(kernel),
+        values_(kernel.values.size()) {
     const std::vector<const ir::Node*> order = preorder_nodes(kernel);
     for (std::size_t i = 0; i < order.size(); ++i) node_index_[order[i]] = static_cast<int>(i);
     for (const ir::Node* node : order) {
@@ -170,18 +177,21 @@ class Lowering {
   llvm::Value* load_memory(llvm::Value* data, DType dtype, llvm::Value* offset) {
     switch (dtype) {
       case DType::f16: {
-        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getHalfTy(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getHalfTy())), offset);
+        llvm::Value* ptr = b_.CreateInBoundsGEP(
+            b_.getHalfTy(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getHalfTy())), offset);
         return b_.CreateFPExt(b_.CreateLoad(b_.getHalfTy(), ptr), f32_);
       }
       case DType::bf16: {
-        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getInt16Ty(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getInt16Ty())), offset);
+        llvm::Value* ptr = b_.CreateInBoundsGEP(
+            b_.getInt16Ty(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getInt16Ty())), offset);
         return bf16_bits_to_float(b_.CreateLoad(b_.getInt16Ty(), ptr));
       }
       case DType::f32:
       case DType::i32:
       case DType::i64: {
         llvm::Type* type = compute_type(dtype);
-        llvm::Value* ptr = b_.CreateInBoundsGEP(type, b_.CreateBitCast(data, llvm::PointerType::getUnqual(type)), offset);
+        llvm::Value* ptr =
+            b_.CreateInBoundsGEP(type, b_.CreateBitCast(data, llvm::PointerType::getUnqual(type)), offset);
         return b_.CreateLoad(type, ptr);
       }
     }
@@ -191,12 +201,14 @@ class Lowering {
   void store_memory(llvm::Value* data, DType dtype, llvm::Value* offset, llvm::Value* value) {
     switch (dtype) {
       case DType::f16: {
-        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getHalfTy(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getHalfTy())), offset);
+        llvm::Value* ptr = b_.CreateInBoundsGEP(
+            b_.getHalfTy(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getHalfTy())), offset);
         b_.CreateStore(b_.CreateFPTrunc(value, b_.getHalfTy()), ptr);
         return;
       }
       case DType::bf16: {
-        llvm::Value* ptr = b_.CreateInBoundsGEP(b_.getInt16Ty(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getInt16Ty())), offset);
+        llvm::Value* ptr = b_.CreateInBoundsGEP(
+            b_.getInt16Ty(), b_.CreateBitCast(data, llvm::PointerType::getUnqual(b_.getInt16Ty())), offset);
         b_.CreateStore(float_to_bf16_bits(value), ptr);
         return;
       }
@@ -204,7 +216,8 @@ class Lowering {
       case DType::i32:
       case DType::i64: {
         llvm::Type* type = compute_type(dtype);
-        llvm::Value* ptr = b_.CreateInBoundsGEP(type, b_.CreateBitCast(data, llvm::PointerType::getUnqual(type)), offset);
+        llvm::Value* ptr =
+            b_.CreateInBoundsGEP(type, b_.CreateBitCast(data, llvm::PointerType::getUnqual(type)), offset);
         b_.CreateStore(value, ptr);
         return;
       }
@@ -239,21 +252,25 @@ class Lowering {
   }
 
   void loop2(const ir::Type& shape, const std::function<void(llvm::Value*, llvm::Value*)>& body) {
-    loop(i64(0), i64(shape.rows), [&](llvm::Value* r) { loop(i64(0), i64(shape.cols), [&](llvm::Value* c) { body(r, c); }); });
+    loop(i64(0), i64(shape.rows),
+         [&](llvm::Value* r) { loop(i64(0), i64(shape.cols), [&](llvm::Value* c) { body(r, c); }); });
   }
 
   // if (condition) { record the fault; return its code }
-  void fault_if(llvm::Value* condition, const ir::Node& node, FaultCode code, std::initializer_list<llvm::Value*> values) {
+  void fault_if(llvm::Value* condition, const ir::Node& node, FaultCode code,
+                std::initializer_list<llvm::Value*> values) {
     llvm::BasicBlock* failed = llvm::BasicBlock::Create(context_, "fault", fn_);
     llvm::BasicBlock* fine = llvm::BasicBlock::Create(context_, "ok", fn_);
     b_.CreateCondBr(condition, failed, fine);
     b_.SetInsertPoint(failed);
     b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(code)), b_.CreateStructGEP(fault_type_, fault_, 0));
-    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(node_index_.at(&node))), b_.CreateStructGEP(fault_type_, fault_, 1));
+    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(node_index_.at(&node))),
+                   b_.CreateStructGEP(fault_type_, fault_, 1));
     unsigned i = 0;
     for (llvm::Value* value : values) {
       llvm::Value* array = b_.CreateStructGEP(fault_type_, fault_, 2);
-      b_.CreateStore(b_.CreateSExtOrTrunc(value, i64_), b_.CreateConstInBoundsGEP2_32(llvm::ArrayType::get(i64_, 4), array, 0, i++));
+      b_.CreateStore(b_.CreateSExtOrTrunc(value, i64_),
+                     b_.CreateConstInBoundsGEP2_32(llvm::ArrayType::get(i64_, 4), array, 0, i++));
     }
     b_.CreateRet(b_.getInt32(static_cast<std::uint32_t>(code)));
     b_.SetInsertPoint(fine);
@@ -328,8 +345,10 @@ class Lowering {
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     auto number = [&](double x) -> llvm::Value* {
-      if (is_float(type.dtype)) return llvm::ConstantFP::get(f32_, static_cast<double>(round_to(type.dtype, static_cast<float>(x))));
-      return llvm::ConstantInt::get(compute_type(type.dtype), static_cast<std::uint64_t>(static_cast<std::int64_t>(x)), true);
+      if (is_float(type.dtype))
+        return llvm::ConstantFP::get(f32_, static_cast<double>(round_to(type.dtype, static_cast<float>(x))));
+      return llvm::ConstantInt::get(compute_type(type.dtype), static_cast<std::uint64_t>(static_cast<std::int64_t>(x)),
+                                    true);
     };
     if (node.op == ir::Op::constant) {
       values_[static_cast<std::size_t>(id)] = number(node.number);
@@ -342,12 +361,14 @@ class Lowering {
     }
     loop2(type, [&](llvm::Value* r, llvm::Value* c) {  // iota
       llvm::Value* index = node.axis == 0 ? r : c;
-      store_element(id, r, c, is_float(type.dtype) ? b_.CreateSIToFP(index, f32_) : b_.CreateSExtOrTrunc(index, compute_type(type.dtype)));
+      store_element(
+          id, r, c,
+          is_float(type.dtype) ? b_.CreateSIToFP(index, f32_) : b_.CreateSExtOrTrunc(index, compute_type(type.dtype)));
     });
   }
 
-  void bounds_check(const ir::Node& node, int param, llvm::Value* row, llvm::Value* col, llvm::Value* vr, llvm::Value* vc,
-                    FaultCode code) {
+  void bounds_check(const ir::Node& node, int param, llvm::Value* row, llvm::Value* col, llvm::Value* vr,
+                    llvm::Value* vc, FaultCode code) {
     llvm::Value* rows = slot_field(param, 1);
     llvm::Value* cols = slot_field(param, 2);
     llvm::Value* nonempty = b_.CreateAnd(b_.CreateICmpSGT(vr, i64(0)), b_.CreateICmpSGT(vc, i64(0)));
@@ -372,9 +393,12 @@ class Lowering {
     llvm::BasicBlock* copy_block = llvm::BasicBlock::Create(context_, "copy", fn_);
     b_.CreateCondBr(partial, pad_block, copy_block);
     b_.SetInsertPoint(pad_block);
-    llvm::Value* pad = is_float(type.dtype)
-                           ? static_cast<llvm::Value*>(llvm::ConstantFP::get(f32_, static_cast<double>(round_to(type.dtype, static_cast<float>(node.number)))))
-                           : llvm::ConstantInt::get(compute_type(type.dtype), static_cast<std::uint64_t>(static_cast<std::int64_t>(node.number)), true);
+    llvm::Value* pad =
+        is_float(type.dtype)
+            ? static_cast<llvm::Value*>(llvm::ConstantFP::get(
+                  f32_, static_cast<double>(round_to(type.dtype, static_cast<float>(node.number)))))
+            : llvm::ConstantInt::get(compute_type(type.dtype),
+                                     static_cast<std::uint64_t>(static_cast<std::int64_t>(node.number)), true);
     loop2(type, [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, pad); });
     b_.CreateBr(copy_block);
     b_.SetInsertPoint(copy_block);
@@ -382,7 +406,8 @@ class Lowering {
     llvm::Value* stride = slot_field(node.param, 3);
     loop(i64(0), vr, [&](llvm::Value* r) {
       llvm::Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(row, r), stride), col);
-      loop(i64(0), vc, [&](llvm::Value* c) { store_element(id, r, c, load_memory(data, type.dtype, b_.CreateAdd(base, c))); });
+      loop(i64(0), vc,
+           [&](llvm::Value* c) { store_element(id, r, c, load_memory(data, type.dtype, b_.CreateAdd(base, c))); });
     });
   }
 
@@ -421,26 +446,36 @@ class Lowering {
     if (category == ir::OpCategory::cast) return convert(in[0], in_dtypes[0], result.dtype);
     if (category == ir::OpCategory::select) {
       llvm::Value* condition = b_.CreateICmpNE(in[0], llvm::ConstantInt::get(in[0]->getType(), 0));
-      return b_.CreateSelect(condition, convert(in[1], in_dtypes[1], result.dtype), convert(in[2], in_dtypes[2], result.dtype));
+      return b_.CreateSelect(condition, convert(in[1], in_dtypes[1], result.dtype),
+                             convert(in[2], in_dtypes[2], result.dtype));
     }
     if (category == ir::OpCategory::unary) return unary(node.op, in[0], result.dtype);
     // binary and compare: both operands in the arithmetic type
-    const DType arithmetic = category == ir::OpCategory::compare
-                                 ? (is_float(in_dtypes[0]) ? DType::f32 : (in_dtypes[0] == DType::i64 || in_dtypes[1] == DType::i64 ? DType::i64 : DType::i32))
-                                 : result.dtype;
+    const DType arithmetic =
+        category == ir::OpCategory::compare
+            ? (is_float(in_dtypes[0])
+                   ? DType::f32
+                   : (in_dtypes[0] == DType::i64 || in_dtypes[1] == DType::i64 ? DType::i64 : DType::i32))
+            : result.dtype;
     llvm::Value* a = convert(in[0], in_dtypes[0], arithmetic);
     llvm::Value* c = convert(in[1], in_dtypes[1], arithmetic);
     if (category == ir::OpCategory::compare) {
       llvm::Value* truth = nullptr;
       if (is_float(arithmetic)) {
-        const auto predicate = node.op == ir::Op::lt ? llvm::CmpInst::FCMP_OLT : node.op == ir::Op::le ? llvm::CmpInst::FCMP_OLE
-                               : node.op == ir::Op::gt ? llvm::CmpInst::FCMP_OGT : node.op == ir::Op::ge ? llvm::CmpInst::FCMP_OGE
-                               : node.op == ir::Op::eq ? llvm::CmpInst::FCMP_OEQ : llvm::CmpInst::FCMP_UNE;
+        const auto predicate = node.op == ir::Op::lt   ? llvm::CmpInst::FCMP_OLT
+                               : node.op == ir::Op::le ? llvm::CmpInst::FCMP_OLE
+                               : node.op == ir::Op::gt ? llvm::CmpInst::FCMP_OGT
+                               : node.op == ir::Op::ge ? llvm::CmpInst::FCMP_OGE
+                               : node.op == ir::Op::eq ? llvm::CmpInst::FCMP_OEQ
+                                                       : llvm::CmpInst::FCMP_UNE;
         truth = b_.CreateFCmp(predicate, a, c);
       } else {
-        const auto predicate = node.op == ir::Op::lt ? llvm::CmpInst::ICMP_SLT : node.op == ir::Op::le ? llvm::CmpInst::ICMP_SLE
-                               : node.op == ir::Op::gt ? llvm::CmpInst::ICMP_SGT : node.op == ir::Op::ge ? llvm::CmpInst::ICMP_SGE
-                               : node.op == ir::Op::eq ? llvm::CmpInst::ICMP_EQ : llvm::CmpInst::ICMP_NE;
+        const auto predicate = node.op == ir::Op::lt   ? llvm::CmpInst::ICMP_SLT
+                               : node.op == ir::Op::le ? llvm::CmpInst::ICMP_SLE
+                               : node.op == ir::Op::gt ? llvm::CmpInst::ICMP_SGT
+                               : node.op == ir::Op::ge ? llvm::CmpInst::ICMP_SGE
+                               : node.op == ir::Op::eq ? llvm::CmpInst::ICMP_EQ
+                                                       : llvm::CmpInst::ICMP_NE;
         truth = b_.CreateICmp(predicate, a, c);
       }
       return b_.CreateZExt(truth, i32_);
@@ -463,7 +498,8 @@ class Lowering {
         case ir::Op::div: {
           // x / 0 is a fault; MIN / -1 wraps (the interpreter's rule) instead of trapping.
           fault_if(b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), 0)), node, fault_division_by_zero, {});
-          llvm::Value* minus_one = b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), static_cast<std::uint64_t>(-1), true));
+          llvm::Value* minus_one =
+              b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), static_cast<std::uint64_t>(-1), true));
           llvm::Value* safe = b_.CreateSelect(minus_one, llvm::ConstantInt::get(c->getType(), 1), c);
           return b_.CreateSelect(minus_one, b_.CreateNeg(a), b_.CreateSDiv(a, safe));
         }
@@ -502,7 +538,8 @@ class Lowering {
       switch (op) {
         case ir::Op::neg: return b_.CreateNeg(x);
         case ir::Op::abs: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
-        case ir::Op::relu: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(x->getType(), 0));
+        case ir::Op::relu:
+          return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(x->getType(), 0));
         default: break;
       }
       throw Error(fmt::format("LLVM lowering: integer {} (a PTO-RT bug: the verifier rejects it)", ir::name(op)));
@@ -515,11 +552,15 @@ class Lowering {
       case ir::Op::sqrt: return intrinsic(llvm::Intrinsic::sqrt, x);
       case ir::Op::rsqrt: return b_.CreateFDiv(one, intrinsic(llvm::Intrinsic::sqrt, x));
       case ir::Op::tanh: return call_libm("tanhf", x);
-      case ir::Op::sigmoid: return b_.CreateFDiv(one, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
-      case ir::Op::relu: return b_.CreateSelect(b_.CreateFCmpOGT(x, llvm::ConstantFP::get(f32_, 0.0)), x, llvm::ConstantFP::get(f32_, 0.0));
+      case ir::Op::sigmoid:
+        return b_.CreateFDiv(one, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
+      case ir::Op::relu:
+        return b_.CreateSelect(b_.CreateFCmpOGT(x, llvm::ConstantFP::get(f32_, 0.0)), x,
+                               llvm::ConstantFP::get(f32_, 0.0));
       case ir::Op::gelu:
-        return b_.CreateFMul(b_.CreateFMul(llvm::ConstantFP::get(f32_, 0.5), x),
-                             b_.CreateFAdd(one, call_libm("erff", b_.CreateFMul(x, llvm::ConstantFP::get(f32_, 0.70710678118654752)))));
+        return b_.CreateFMul(
+            b_.CreateFMul(llvm::ConstantFP::get(f32_, 0.5), x),
+            b_.CreateFAdd(one, call_libm("erff", b_.CreateFMul(x, llvm::ConstantFP::get(f32_, 0.70710678118654752)))));
       case ir::Op::silu: return b_.CreateFDiv(x, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
       case ir::Op::neg: return b_.CreateFNeg(x);
       case ir::Op::abs: return intrinsic(llvm::Intrinsic::fabs, x);
@@ -553,7 +594,8 @@ class Lowering {
     const ir::ValueId id = node.results[0];
     const ir::Type& in_type = kernel_.type_of(input);
     const ir::Type& result = kernel_.type_of(id);
-    const bool by_row = node.op == ir::Op::rowsum || node.op == ir::Op::rowmax || node.op == ir::Op::rowmin || node.op == ir::Op::rowmean;
+    const bool by_row = node.op == ir::Op::rowsum || node.op == ir::Op::rowmax || node.op == ir::Op::rowmin ||
+                        node.op == ir::Op::rowmean;
     const bool is_max = node.op == ir::Op::rowmax || node.op == ir::Op::colmax;
     const bool is_min = node.op == ir::Op::rowmin || node.op == ir::Op::colmin;
     const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
@@ -563,7 +605,7 @@ class Lowering {
     if (floating) {
       init = llvm::ConstantFP::get(f32_, is_max ? -INFINITY : is_min ? INFINITY : 0.0);
     } else {
-      init = is_max ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()))
+      init = is_max   ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()))
              : is_min ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMaxValue(type->getIntegerBitWidth()))
                       : llvm::ConstantInt::get(type, 0);
     }
@@ -582,7 +624,8 @@ class Lowering {
     const std::int64_t inner = by_row ? in_type.cols : in_type.rows;
     if (by_row) {
       loop(i64(0), i64(outer), [&](llvm::Value* o) {
-        llvm::Value* acc = accumulate(init, inner, [&](llvm::Value* acc_in, llvm::Value* n) { return combine(acc_in, element(input, o, n)); });
+        llvm::Value* acc = accumulate(
+            init, inner, [&](llvm::Value* acc_in, llvm::Value* n) { return combine(acc_in, element(input, o, n)); });
         if (is_mean) acc = b_.CreateFDiv(acc, llvm::ConstantFP::get(f32_, static_cast<double>(inner)));
         store_element(id, o, i64(0), acc);
       });
@@ -596,14 +639,16 @@ class Lowering {
       });
       if (is_mean) {
         loop(i64(0), i64(outer), [&](llvm::Value* c) {
-          store_element(id, i64(0), c, b_.CreateFDiv(element(id, i64(0), c), llvm::ConstantFP::get(f32_, static_cast<double>(inner))));
+          store_element(id, i64(0), c,
+                        b_.CreateFDiv(element(id, i64(0), c), llvm::ConstantFP::get(f32_, static_cast<double>(inner))));
         });
       }
     }
   }
 
   // acc = init; for n in [0, count): acc = step(acc, n); returns acc (a phi-carried loop).
-  llvm::Value* accumulate(llvm::Value* init, std::int64_t count, const std::function<llvm::Value*(llvm::Value*, llvm::Value*)>& step) {
+  llvm::Value* accumulate(llvm::Value* init, std::int64_t count,
+                          const std::function<llvm::Value*(llvm::Value*, llvm::Value*)>& step) {
     llvm::BasicBlock* before = b_.GetInsertBlock();
     llvm::BasicBlock* header = llvm::BasicBlock::Create(context_, "acc", fn_);
     llvm::BasicBlock* inside = llvm::BasicBlock::Create(context_, "acc.body", fn_);
@@ -655,7 +700,8 @@ class Lowering {
     }
     // C = acc (or 0); for m, k: C[m][:] += A[m][k] * B[k][:] (contiguous axpy inner loop).
     loop2(result, [&](llvm::Value* m, llvm::Value* n) {
-      store_element(id, m, n, node.operands.size() == 3 ? element(node.operands[2], m, n) : llvm::ConstantFP::get(f32_, 0.0));
+      store_element(id, m, n,
+                    node.operands.size() == 3 ? element(node.operands[2], m, n) : llvm::ConstantFP::get(f32_, 0.0));
     });
     loop(i64(0), i64(result.rows), [&](llvm::Value* m) {
       loop(i64(0), i64(inner), [&](llvm::Value* k) {
@@ -679,8 +725,8 @@ class Lowering {
     if (from == to) return;
     const ir::Type& type = kernel_.type_of(to);
     const std::int64_t bytes = type.elements() * (type.dtype == DType::i64 ? 8 : 4);
-    b_.CreateMemMove(tile_pointer(to), llvm::MaybeAlign(tile_alignment), tile_pointer(from), llvm::MaybeAlign(tile_alignment),
-                     static_cast<std::uint64_t>(bytes));
+    b_.CreateMemMove(tile_pointer(to), llvm::MaybeAlign(tile_alignment), tile_pointer(from),
+                     llvm::MaybeAlign(tile_alignment), static_cast<std::uint64_t>(bytes));
   }
 
   void for_range(const ir::Node& node) {
@@ -765,7 +811,9 @@ std::vector<const ir::Node*> preorder_nodes(const ir::Kernel& kernel) {
   return out;
 }
 
-std::int64_t scratch_bytes(const ir::Kernel& kernel) { return ScratchLayout(kernel).bytes; }
+std::int64_t scratch_bytes(const ir::Kernel& kernel) {
+  return ScratchLayout(kernel).bytes;
+}
 
 LoweredKernel lower_to_llvm(const ir::Kernel& kernel, const std::string& symbol, llvm::LLVMContext& context) {
   LoweredKernel lowered;

@@ -134,7 +134,8 @@ inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, do
     for (std::int64_t r = 0; r < tensor.rows; ++r) {
       const std::size_t offset = static_cast<std::size_t>(r * tensor.stride() * element);
       const std::size_t row_bytes = static_cast<std::size_t>(tensor.cols * element);
-      std::memcpy(expected.bytes.data() + r * tensor.cols * element, static_cast<const unsigned char*>(tensor.data) + offset, row_bytes);
+      std::memcpy(expected.bytes.data() + r * tensor.cols * element,
+                  static_cast<const unsigned char*>(tensor.data) + offset, row_bytes);
       std::memcpy(actual.bytes.data() + r * tensor.cols * element, copies.at(param.name).data() + offset, row_bytes);
     }
     double scale = 1.0;
@@ -145,9 +146,9 @@ inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, do
     for (std::int64_t r = 0; r < tensor.rows && mismatches < 5; ++r) {
       for (std::int64_t c = 0; c < tensor.cols && mismatches < 5; ++c) {
         const double want = expected.get(r, c), got = actual.get(r, c);
-        const bool same = std::isnan(want) ? std::isnan(got)
+        const bool same = std::isnan(want)                               ? std::isnan(got)
                           : is_integer(tensor.dtype) || std::isinf(want) ? got == want
-                                                     : std::fabs(got - want) <= rel_tol * scale;
+                                                                         : std::fabs(got - want) <= rel_tol * scale;
         if (!same) {
           ++mismatches;
           INFO("kernel '", kernel.name(), "' output '", param.name, "' [", r, ",", c, "]: compiled ", got,
