@@ -27,6 +27,8 @@ struct CompiledFunction {
   std::int64_t scratch_bytes = 0;
   Source source = Source::compiled;
   double milliseconds = 0.0;  // what this get() took
+  // Phases of a cold compile (0 otherwise): kernel IR -> LLVM IR, optimisation, code generation.
+  double lower_ms = 0.0, optimize_ms = 0.0, codegen_ms = 0.0;
 };
 
 class LlvmJit {

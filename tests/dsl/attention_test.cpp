@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dsl/builder.hpp"
+#include "dsl/library/attention.hpp"
 #include "dsl/interpreter.hpp"
 #include "dsl/printer.hpp"
 #include "tests/dsl/dsl_test_util.hpp"
@@ -18,33 +19,9 @@ using tl::i32;
 
 namespace {
 
-// One query row against `kv_len` keys/values of one head, in blocks of `block` rows: the
-// decode-attention tier kernel of DESIGN.md (online softmax, masked tail, 1/sqrt(d) scale).
+// The decode-attention tier kernel of DESIGN.md, from the kernel library.
 tl::KernelInstance decode_attention(std::int64_t head_dim, std::int64_t block) {
-  return tl::kernel("decode_attention", [&](tl::Builder& k) {
-    auto q = k.in(tl::tile(1, head_dim, f16), "q");
-    auto K = k.in(tl::global(f16, {tl::dyn, head_dim}), "k");
-    auto V = k.in(tl::global(f16, {tl::dyn, head_dim}), "v");
-    auto kv_len = k.scalar(i32, "kv_len");
-    auto o = k.out(tl::tile(1, head_dim, f32), "o");
-    auto lse = k.out(tl::tile(1, 1, f32), "lse");
-    const double scale = tl::rsqrt(double(head_dim));
-    auto [m, l, acc] = tl::for_range(
-        0, kv_len, block, {tl::full(1, 1, f32, -INFINITY), tl::zeros(1, 1, f32), tl::zeros(1, head_dim, f32)},
-        [&](tl::Scalar j, tl::Value m_prev, tl::Value l_prev, tl::Value acc_prev) {
-          auto remaining = kv_len - j;
-          auto kb = tl::load(K, j, block, remaining);  // rows past kv_len read 0 ...
-          auto s = tl::matmul(q, tl::trans(kb)) * scale;
-          s = tl::where(tl::lt(tl::iota(1, block, 1), remaining), s, -INFINITY);  // ... and are masked out
-          auto m_new = tl::maximum(m_prev, tl::rowmax(s));
-          auto p = tl::exp(s - m_new);
-          auto correction = tl::exp(m_prev - m_new);
-          auto vb = tl::load(V, j, block, remaining);
-          return tl::carry(m_new, l_prev * correction + tl::rowsum(p), acc_prev * correction + tl::matmul(p, vb));
-        });
-    tl::store(o, acc / l);
-    tl::store(lse, m + tl::log(l));
-  });
+  return library::decode_attention(head_dim, block);
 }
 
 }  // namespace
