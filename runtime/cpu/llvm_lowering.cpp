@@ -30,6 +30,57 @@ void collect_preorder(const ir::Block& block, std::vector<const ir::Node*>& out)
   }
 }
 
+bool is_elementwise(ir::Op op) {
+  switch (ir::category(op)) {
+    case ir::OpCategory::binary:
+    case ir::OpCategory::compare:
+    case ir::OpCategory::select:
+    case ir::OpCategory::cast:
+    case ir::OpCategory::unary: return true;
+    default: return false;
+  }
+}
+
+// Elementwise results computed inside their one consumer's loop instead of in a loop of
+// their own (expression fusion): a tile defined by an elementwise node, used exactly once,
+// by an elementwise op, a store or a reduction of the same shape in the same block. Chains
+// like exp(s - m) * scale become one loop nest, with no intermediate tile in memory.
+std::unordered_set<ir::ValueId> fusible_values(const ir::Kernel& kernel) {
+  std::unordered_map<ir::ValueId, int> uses;
+  std::unordered_map<ir::ValueId, std::pair<const ir::Node*, const ir::Block*>> consumer;
+  std::unordered_map<ir::ValueId, std::pair<const ir::Node*, const ir::Block*>> producer;
+  std::function<void(const ir::Block&)> walk = [&](const ir::Block& block) {
+    for (const ir::Node& node : block.nodes) {
+      for (ir::ValueId operand : node.operands) {
+        ++uses[operand];
+        consumer[operand] = {&node, &block};
+      }
+      for (ir::ValueId result : node.results) producer[result] = {&node, &block};
+      if (node.body) walk(*node.body);
+    }
+  };
+  walk(kernel.body);
+  std::unordered_set<ir::ValueId> fused;
+  for (const auto& [value, made_by] : producer) {
+    const ir::Type& type = kernel.type_of(value);
+    if (!type.is_tile() || !is_elementwise(made_by.first->op) || uses[value] != 1) continue;
+    const auto& [user, user_block] = consumer.at(value);
+    if (user_block != made_by.second) continue;
+    const bool user_reads_elementwise =
+        is_elementwise(user->op) || ir::category(user->op) == ir::OpCategory::reduce ||
+        (user->op == ir::Op::store && user->operands.size() >= 2 && user->operands[1] == value);
+    if (!user_reads_elementwise) continue;
+    // The consumer must index this value with its own shape: same-shape results, or the
+    // value is the reduction's / store's input.
+    if (is_elementwise(user->op)) {
+      const ir::Type& out = kernel.type_of(user->results[0]);
+      if (out.rows != type.rows || out.cols != type.cols) continue;
+    }
+    fused.insert(value);
+  }
+  return fused;
+}
+
 bool holds_tile(const ir::Type& type) {
   return type.is_tile();
 }
@@ -62,6 +113,7 @@ class Lowering {
         values_(kernel.values.size()) {
     const std::vector<const ir::Node*> order = preorder_nodes(kernel);
     for (std::size_t i = 0; i < order.size(); ++i) node_index_[order[i]] = static_cast<int>(i);
+    fused_ = fusible_values(kernel);
     for (const ir::Node* node : order) {
       for (ir::ValueId result : node->results) definition_[result] = node;
       for (std::size_t i = 0; i < node->operands.size(); ++i) {
@@ -127,6 +179,16 @@ class Lowering {
   llvm::Value* element(ir::ValueId id, llvm::Value* r, llvm::Value* c) {
     const ir::Type& type = kernel_.type_of(id);
     if (type.is_scalar()) return values_[static_cast<std::size_t>(id)];
+    if (fused_.contains(id)) {  // computed here, in the consumer's loop
+      const ir::Node& node = *definition_.at(id);
+      std::vector<llvm::Value*> in;
+      std::vector<DType> in_dtypes;
+      for (ir::ValueId operand : node.operands) {
+        in.push_back(element(operand, r, c));
+        in_dtypes.push_back(kernel_.type_of(operand).dtype);
+      }
+      return apply(node, type, in, in_dtypes);
+    }
     llvm::Value* row = type.rows == 1 ? i64(0) : r;
     llvm::Value* col = type.cols == 1 ? i64(0) : c;
     llvm::Value* index = b_.CreateAdd(b_.CreateMul(row, i64(type.cols)), col);
@@ -581,6 +643,7 @@ class Lowering {
 
   void elementwise(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
+    if (fused_.contains(id)) return;  // its consumer computes it
     const ir::Type& result = kernel_.type_of(id);
     std::vector<DType> in_dtypes;
     for (ir::ValueId operand : node.operands) in_dtypes.push_back(kernel_.type_of(operand).dtype);
@@ -802,6 +865,7 @@ class Lowering {
   std::unordered_map<const ir::Node*, int> node_index_;
   std::unordered_map<ir::ValueId, const ir::Node*> definition_;
   std::unordered_set<ir::ValueId> used_outside_matmul_;
+  std::unordered_set<ir::ValueId> fused_;
   llvm::Type *i32_ = nullptr, *i64_ = nullptr, *f32_ = nullptr, *f64_ = nullptr, *i8ptr_ = nullptr;
   llvm::StructType* slot_type_ = nullptr;
   llvm::StructType* fault_type_ = nullptr;
