@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <vector>
 
 #include "dsl/interpreter.hpp"
 #include "dsl/library/attention.hpp"
@@ -116,8 +117,15 @@ int main(int argc, char** argv) {
     }
   }
   std::filesystem::remove_all(folder);
-  fmt::print("  worst cold {:.1f} ms = {:.2f} x the 50 ms target; worst warm {:.2f} ms = {:.2f} x the 2 ms target\n\n",
-             worst_cold, worst_cold / 50.0, worst_warm, worst_warm / 2.0);
+  std::vector<double> colds;
+  for (const auto& entry : jit) colds.push_back(entry["cold_ms"].get<double>());
+  std::sort(colds.begin(), colds.end());
+  const double median_cold = colds[colds.size() / 2];
+  fmt::print(
+      "  cold: median {:.1f} ms = {:.2f} x the 50 ms target, worst {:.1f} ms (the first compile of a process also\n"
+      "  pages in LLVM's code); warm: worst {:.2f} ms = {:.2f} x the 2 ms target\n\n",
+      median_cold, median_cold / 50.0, worst_cold, worst_warm, worst_warm / 2.0);
+  out["jit_cold_median_ms"] = median_cold;
   out["jit"] = jit;
 
   // ---- copy limit -----------------------------------------------------------------------------
