@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "dsl/builder.hpp"
-#include "dsl/library/attention.hpp"
 #include "dsl/interpreter.hpp"
+#include "dsl/library/attention.hpp"
 #include "dsl/printer.hpp"
 #include "tests/dsl/dsl_test_util.hpp"
 
@@ -63,12 +63,12 @@ TEST_CASE("online-softmax decode attention over several KV blocks with a masked 
     K.fill_random(rng, -1, 1);
     V.fill_random(rng, -1, 1);
     pto::test::execute(kernel, KernelArgs()
-                          .set("q", q.view())
-                          .set("k", K.view())
-                          .set("v", V.view())
-                          .set("kv_len", kv_len)
-                          .set("o", o.view())
-                          .set("lse", lse.view()));
+                                   .set("q", q.view())
+                                   .set("k", K.view())
+                                   .set("v", V.view())
+                                   .set("kv_len", kv_len)
+                                   .set("o", o.view())
+                                   .set("lse", lse.view()));
     std::vector<double> scores;
     double mx = -INFINITY;
     for (std::int64_t t = 0; t < kv_len; ++t) {

@@ -357,23 +357,26 @@ TEST_CASE("error: running with a missing, unknown or mismatched argument") {
   CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4))),
                        doctest::Contains("parameter 'row' (i32): no argument bound"), pto::Error);
   CHECK_THROWS_WITH_AS(
-      pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0).set("rows", 1)),
+      pto::test::execute(kernel,
+                         KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0).set("rows", 1)),
       doctest::Contains("has no parameter 'rows'; its parameters are: g, row, y"), pto::Error);
-  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 4, 2)).set("row", 0)),
-                       doctest::Contains("parameter 'y' (tile<2x4xf32>): the tensor is [4,2]"), pto::Error);
+  CHECK_THROWS_WITH_AS(
+      pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 4, 2)).set("row", 0)),
+      doctest::Contains("parameter 'y' (tile<2x4xf32>): the tensor is [4,2]"), pto::Error);
   CHECK_THROWS_WITH_AS(
       pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(wrong_dtype, 2, 4)).set("row", 0)),
       doctest::Contains("the tensor holds i32, the parameter is f32"), pto::Error);
-  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0.5)),
-                       doctest::Contains("bound to a floating-point number; pass an integer"), pto::Error);
+  CHECK_THROWS_WITH_AS(
+      pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 0.5)),
+      doctest::Contains("bound to a floating-point number; pass an integer"), pto::Error);
 }
 
 TEST_CASE("error: a load whose valid region leaves the tensor") {
   const auto kernel = copy_rows();
   std::vector<float> g(12), y(8);
-  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 2)),
-                       doctest::Contains("load from 'g' [3,4]: valid region rows [2, 4) x cols [0, 4) is outside"),
-                       pto::Error);
+  CHECK_THROWS_WITH_AS(
+      pto::test::execute(kernel, KernelArgs().set("g", view(g, 3, 4)).set("y", view(y, 2, 4)).set("row", 2)),
+      doctest::Contains("load from 'g' [3,4]: valid region rows [2, 4) x cols [0, 4) is outside"), pto::Error);
 }
 
 TEST_CASE("error: integer division by zero when running") {

@@ -181,13 +181,13 @@ TEST_CASE("rowadd/rowmul/coladd/colmul broadcast a column or a row") {
       tl::store(k.out(tl::tile(rows, cols, f32), "y4"), tl::colmul(x, r));
     });
     pto::test::execute(kernel, KernelArgs()
-                          .set("a", a.view())
-                          .set("col", col.view())
-                          .set("row", row.view())
-                          .set("y1", y1.view())
-                          .set("y2", y2.view())
-                          .set("y3", y3.view())
-                          .set("y4", y4.view()));
+                                   .set("a", a.view())
+                                   .set("col", col.view())
+                                   .set("row", row.view())
+                                   .set("y1", y1.view())
+                                   .set("y2", y2.view())
+                                   .set("y3", y3.view())
+                                   .set("y4", y4.view()));
     std::vector<double> e1, e2, e3, e4;
     for (std::int64_t i = 0; i < rows; ++i) {
       for (std::int64_t j = 0; j < cols; ++j) {
@@ -321,12 +321,12 @@ TEST_CASE("matmul, with trans views and an accumulator, over a sweep of M, K, N"
       tl::store(k.out(tl::tile(n, m, f32), "y_t"), tl::trans(tl::matmul(x, tl::trans(w))));
     });
     pto::test::execute(kernel, KernelArgs()
-                          .set("a", a.view())
-                          .set("bt", bt.view())
-                          .set("acc", acc.view())
-                          .set("y", y.view())
-                          .set("y_acc", y_acc.view())
-                          .set("y_t", y_t.view()));
+                                   .set("a", a.view())
+                                   .set("bt", bt.view())
+                                   .set("acc", acc.view())
+                                   .set("y", y.view())
+                                   .set("y_acc", y_acc.view())
+                                   .set("y_t", y_t.view()));
     std::vector<double> expected, expected_acc, expected_t(static_cast<std::size_t>(m * n));
     for (std::int64_t i = 0; i < m; ++i) {
       for (std::int64_t j = 0; j < n; ++j) {

@@ -186,10 +186,12 @@ TEST_CASE("a task window never exceeds its bound (tasks and bytes, stalling)") {
       graph.add([&] {
         const int now = active.fetch_add(1) + 1;
         int seen = max_active.load();
-        while (now > seen && !max_active.compare_exchange_weak(seen, now)) {}
+        while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
+        }
         // Slower than adding a task, so the submitter outruns the workers and must stall.
         const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(5);
-        while (std::chrono::steady_clock::now() < until) {}
+        while (std::chrono::steady_clock::now() < until) {
+        }
         active.fetch_sub(1);
       });
     }
