@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -288,11 +289,11 @@ class Interpreter {
       in.push_back(&slot(id));
     }
     Slot s = make(t);
+    std::array<std::size_t, 3> idx{};  // elementwise ops take at most 3 operands (where)
     for (std::int64_t r = 0; r < t.rows; ++r) {
       for (std::int64_t c = 0; c < t.cols; ++c) {
         const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
-        std::vector<std::size_t> idx;
-        for (const ir::Type* it : in_types) idx.push_back(at(*it, r, c));
+        for (std::size_t n = 0; n < in_types.size(); ++n) idx[n] = at(*in_types[n], r, c);
         element(node, t, in_types, in, idx, s, k);
       }
     }
@@ -300,7 +301,7 @@ class Interpreter {
   }
 
   void element(const ir::Node& node, const ir::Type& t, const std::vector<const ir::Type*>& types,
-               const std::vector<const Slot*>& in, const std::vector<std::size_t>& idx, Slot& out, std::size_t k) {
+               const std::vector<const Slot*>& in, const std::array<std::size_t, 3>& idx, Slot& out, std::size_t k) {
     auto fval = [&](std::size_t n) { return in[n]->f[idx[n]]; };
     auto ival = [&](std::size_t n) { return in[n]->i[idx[n]]; };
     const ir::OpCategory cat = ir::category(node.op);

@@ -49,7 +49,8 @@ void CpuKernel::run(const KernelArgs& args) const {
   }
   const ir::Kernel& kernel = instance_.ir();
   args.check_against(kernel);
-  std::vector<ArgSlot> slots(kernel.params.size());
+  thread_local std::vector<ArgSlot> slots;  // reused: no allocation per call
+  slots.assign(kernel.params.size(), ArgSlot{});
   for (std::size_t i = 0; i < kernel.params.size(); ++i) {
     const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
     ArgSlot& slot = slots[i];
