@@ -98,21 +98,28 @@ int main(int argc, char** argv) {
   const auto family = library::decode_attention_family(128, {32, 64, 128});
   for (std::size_t i = 0; i < family.size(); ++i) kernels.push_back(family.tier(i));
   kernels.push_back(library::row_softmax(16, 1024));
-  fmt::print("  {:<28}{:>12}{:>12}\n", "JIT", "cold ms", "warm ms");
+  fmt::print("  {:<28}{:>12}{:>30}{:>12}\n", "JIT", "cold ms", "(lower / optimize / codegen)", "warm ms");
   nlohmann::json jit = nlohmann::json::array();
   double worst_cold = 0, worst_warm = 0;
   {
     cpu::LlvmJit cold_jit(folder);
-    std::vector<double> cold;
-    for (const auto& kernel : kernels) cold.push_back(cold_jit.get(kernel.ir(), kernel.hash()).milliseconds);
+    std::vector<cpu::CompiledFunction> cold;
+    for (const auto& kernel : kernels) cold.push_back(cold_jit.get(kernel.ir(), kernel.hash()));
     cpu::LlvmJit warm_jit(folder);
     for (std::size_t i = 0; i < kernels.size(); ++i) {
       const auto warm = warm_jit.get(kernels[i].ir(), kernels[i].hash());
       if (warm.source != cpu::CompiledFunction::Source::disk)
         throw std::runtime_error("warm load did not come from disk");
-      fmt::print("  {:<28}{:>12.1f}{:>12.2f}\n", kernels[i].name(), cold[i], warm.milliseconds);
-      jit.push_back({{"kernel", kernels[i].name()}, {"cold_ms", cold[i]}, {"warm_ms", warm.milliseconds}});
-      worst_cold = std::max(worst_cold, cold[i]);
+      const auto& c = cold[i];
+      fmt::print("  {:<28}{:>12.1f}{:>30}{:>12.2f}\n", kernels[i].name(), c.milliseconds,
+                 fmt::format("({:.1f} / {:.1f} / {:.1f})", c.lower_ms, c.optimize_ms, c.codegen_ms), warm.milliseconds);
+      jit.push_back({{"kernel", kernels[i].name()},
+                     {"cold_ms", c.milliseconds},
+                     {"lower_ms", c.lower_ms},
+                     {"optimize_ms", c.optimize_ms},
+                     {"codegen_ms", c.codegen_ms},
+                     {"warm_ms", warm.milliseconds}});
+      worst_cold = std::max(worst_cold, c.milliseconds);
       worst_warm = std::max(worst_warm, warm.milliseconds);
     }
   }

@@ -6,6 +6,7 @@
 #include <llvm/IR/Function.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
@@ -140,6 +141,7 @@ class Lowering {
     args_ = fn_->getArg(0);
     scratch_ = fn_->getArg(1);
     fault_ = fn_->getArg(2);
+    build_tile_alias_scopes();
   }
 
   std::int64_t scratch_bytes() const { return layout_.bytes; }
@@ -192,13 +194,45 @@ class Lowering {
     llvm::Value* row = type.rows == 1 ? i64(0) : r;
     llvm::Value* col = type.cols == 1 ? i64(0) : c;
     llvm::Value* index = b_.CreateAdd(b_.CreateMul(row, i64(type.cols)), col);
-    return b_.CreateLoad(compute_type(type.dtype), element_pointer(id, index));
+    return tag_tile_access(b_.CreateLoad(compute_type(type.dtype), element_pointer(id, index)), id);
   }
 
   void store_element(ir::ValueId id, llvm::Value* r, llvm::Value* c, llvm::Value* value) {
     const ir::Type& type = kernel_.type_of(id);
     llvm::Value* index = b_.CreateAdd(b_.CreateMul(r, i64(type.cols)), c);
-    b_.CreateStore(value, element_pointer(id, index));
+    tag_tile_access(b_.CreateStore(value, element_pointer(id, index)), id);
+  }
+
+  // Tiles are disjoint regions of one scratch buffer, indexed by run-time loop counters that
+  // alias analysis cannot bound: without help LLVM must assume a store to one tile may change
+  // another, which kept `exp(x - rowmax(x))` from hoisting the row maximum and vectorising.
+  // Each tile gets an alias scope; its accesses say they alias no other tile.
+  void build_tile_alias_scopes() {
+    llvm::MDBuilder metadata(context_);
+    llvm::MDNode* domain = metadata.createAnonymousAliasScopeDomain("pto.tiles");
+    std::vector<llvm::Metadata*> scopes;
+    tile_scope_.assign(kernel_.values.size(), nullptr);
+    for (std::size_t id = 0; id < kernel_.values.size(); ++id) {
+      if (layout_.offset[id] < 0) continue;
+      tile_scope_[id] = metadata.createAnonymousAliasScope(domain, fmt::format("tile%{}", id));
+      scopes.push_back(tile_scope_[id]);
+    }
+    tile_noalias_.assign(kernel_.values.size(), nullptr);
+    for (std::size_t id = 0; id < kernel_.values.size(); ++id) {
+      if (tile_scope_[id] == nullptr) continue;
+      std::vector<llvm::Metadata*> others;
+      for (llvm::Metadata* scope : scopes)
+        if (scope != tile_scope_[id]) others.push_back(scope);
+      tile_noalias_[id] = llvm::MDNode::get(context_, others);
+    }
+  }
+
+  template <typename Access>
+  Access* tag_tile_access(Access* access, ir::ValueId id) {
+    const auto index = static_cast<std::size_t>(id);
+    access->setMetadata(llvm::LLVMContext::MD_alias_scope, llvm::MDNode::get(context_, {tile_scope_[index]}));
+    access->setMetadata(llvm::LLVMContext::MD_noalias, tile_noalias_[index]);
+    return access;
   }
 
   // Converts between compute types (float <-> int, int widths). `signed` integers.
@@ -866,6 +900,8 @@ class Lowering {
   std::unordered_map<ir::ValueId, const ir::Node*> definition_;
   std::unordered_set<ir::ValueId> used_outside_matmul_;
   std::unordered_set<ir::ValueId> fused_;
+  std::vector<llvm::MDNode*> tile_scope_;    // per ValueId: the tile's alias scope (null for non-tiles)
+  std::vector<llvm::MDNode*> tile_noalias_;  // per ValueId: every other tile's scope
   llvm::Type *i32_ = nullptr, *i64_ = nullptr, *f32_ = nullptr, *f64_ = nullptr, *i8ptr_ = nullptr;
   llvm::StructType* slot_type_ = nullptr;
   llvm::StructType* fault_type_ = nullptr;
