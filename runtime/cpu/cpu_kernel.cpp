@@ -10,6 +10,7 @@
 #include "dsl/interpreter.hpp"
 #include "dsl/kernel_faults.hpp"
 #include "runtime/build_config.hpp"
+#include "dsl/ir_analysis.hpp"
 #include "runtime/cpu/kernel_abi.hpp"
 #if PTO_HAVE_LLVM
 #include "runtime/cpu/llvm_jit.hpp"
@@ -88,7 +89,7 @@ void CpuKernel::run(const KernelArgs& args) const {
   const auto function = reinterpret_cast<KernelFunction>(function_);
   if (function(slots.data(), scratch.memory, &fault) == fault_none) return;
 #if PTO_HAVE_LLVM
-  const std::vector<const ir::Node*> nodes = preorder_nodes(kernel);
+  const std::vector<const ir::Node*> nodes = ir::preorder_nodes(kernel);
   const ir::Node& node = *nodes.at(static_cast<std::size_t>(fault.node));
   switch (fault.code) {
     case fault_load_out_of_bounds:

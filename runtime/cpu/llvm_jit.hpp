@@ -17,7 +17,7 @@
 
 #include "dsl/ir.hpp"
 #include "runtime/cpu/kernel_abi.hpp"
-#include "runtime/cpu/object_cache.hpp"
+#include "runtime/object_cache.hpp"
 
 namespace pto::cpu {
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "dsl/ir_analysis.hpp"
 #include "runtime/cpu/kernel_abi.hpp"
 #include "runtime/error.hpp"
 
@@ -23,64 +24,6 @@ namespace pto::cpu {
 namespace {
 
 constexpr std::int64_t tile_alignment = 64;
-
-void collect_preorder(const ir::Block& block, std::vector<const ir::Node*>& out) {
-  for (const ir::Node& node : block.nodes) {
-    out.push_back(&node);
-    if (node.body) collect_preorder(*node.body, out);
-  }
-}
-
-bool is_elementwise(ir::Op op) {
-  switch (ir::category(op)) {
-    case ir::OpCategory::binary:
-    case ir::OpCategory::compare:
-    case ir::OpCategory::select:
-    case ir::OpCategory::cast:
-    case ir::OpCategory::unary: return true;
-    default: return false;
-  }
-}
-
-// Elementwise results computed inside their one consumer's loop instead of in a loop of
-// their own (expression fusion): a tile defined by an elementwise node, used exactly once,
-// by an elementwise op, a store or a reduction of the same shape in the same block. Chains
-// like exp(s - m) * scale become one loop nest, with no intermediate tile in memory.
-std::unordered_set<ir::ValueId> fusible_values(const ir::Kernel& kernel) {
-  std::unordered_map<ir::ValueId, int> uses;
-  std::unordered_map<ir::ValueId, std::pair<const ir::Node*, const ir::Block*>> consumer;
-  std::unordered_map<ir::ValueId, std::pair<const ir::Node*, const ir::Block*>> producer;
-  std::function<void(const ir::Block&)> walk = [&](const ir::Block& block) {
-    for (const ir::Node& node : block.nodes) {
-      for (ir::ValueId operand : node.operands) {
-        ++uses[operand];
-        consumer[operand] = {&node, &block};
-      }
-      for (ir::ValueId result : node.results) producer[result] = {&node, &block};
-      if (node.body) walk(*node.body);
-    }
-  };
-  walk(kernel.body);
-  std::unordered_set<ir::ValueId> fused;
-  for (const auto& [value, made_by] : producer) {
-    const ir::Type& type = kernel.type_of(value);
-    if (!type.is_tile() || !is_elementwise(made_by.first->op) || uses[value] != 1) continue;
-    const auto& [user, user_block] = consumer.at(value);
-    if (user_block != made_by.second) continue;
-    const bool user_reads_elementwise =
-        is_elementwise(user->op) || ir::category(user->op) == ir::OpCategory::reduce ||
-        (user->op == ir::Op::store && user->operands.size() >= 2 && user->operands[1] == value);
-    if (!user_reads_elementwise) continue;
-    // The consumer must index this value with its own shape: same-shape results, or the
-    // value is the reduction's / store's input.
-    if (is_elementwise(user->op)) {
-      const ir::Type& out = kernel.type_of(user->results[0]);
-      if (out.rows != type.rows || out.cols != type.cols) continue;
-    }
-    fused.insert(value);
-  }
-  return fused;
-}
 
 bool holds_tile(const ir::Type& type) {
   return type.is_tile();
@@ -112,9 +55,9 @@ class Lowering {
         b_(context),
         layout_(kernel),
         values_(kernel.values.size()) {
-    const std::vector<const ir::Node*> order = preorder_nodes(kernel);
+    const std::vector<const ir::Node*> order = ir::preorder_nodes(kernel);
     for (std::size_t i = 0; i < order.size(); ++i) node_index_[order[i]] = static_cast<int>(i);
-    fused_ = fusible_values(kernel);
+    fused_ = ir::fusible_values(kernel);
     for (const ir::Node* node : order) {
       for (ir::ValueId result : node->results) definition_[result] = node;
       for (std::size_t i = 0; i < node->operands.size(); ++i) {
@@ -912,12 +855,6 @@ class Lowering {
 };
 
 }  // namespace
-
-std::vector<const ir::Node*> preorder_nodes(const ir::Kernel& kernel) {
-  std::vector<const ir::Node*> out;
-  collect_preorder(kernel.body, out);
-  return out;
-}
 
 std::int64_t scratch_bytes(const ir::Kernel& kernel) {
   return ScratchLayout(kernel).bytes;

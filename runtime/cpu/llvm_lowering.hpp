@@ -8,7 +8,7 @@
 // interpreter's sequential order: docs/backends.md gives the tolerances). matmul reads a
 // `trans` operand in place (dot products over contiguous rows) instead of copying it.
 // Faults (out-of-bounds valid regions, integer division by zero) return a code and fill
-// the KernelFault, naming the node by its pre-order index (preorder_nodes).
+// the KernelFault, naming the node by its pre-order index (ir::preorder_nodes).
 #pragma once
 
 #include <llvm/IR/LLVMContext.h>
@@ -28,10 +28,6 @@ struct LoweredKernel {
   std::string symbol;
   std::int64_t scratch_bytes = 0;
 };
-
-// The kernel's nodes in pre-order (loop bodies after their loop node): KernelFault::node
-// indexes this list.
-std::vector<const ir::Node*> preorder_nodes(const ir::Kernel& kernel);
 
 // Scratch bytes the kernel's tiles need (known without generating code).
 std::int64_t scratch_bytes(const ir::Kernel& kernel);

@@ -28,7 +28,33 @@ namespace pto::cuda {
   X(cuDeviceGet, "cuDeviceGet")               \
   X(cuDeviceGetName, "cuDeviceGetName")       \
   X(cuDeviceTotalMem, "cuDeviceTotalMem_v2")  \
-  X(cuDeviceGetAttribute, "cuDeviceGetAttribute")
+  X(cuDeviceGetAttribute, "cuDeviceGetAttribute")     \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain") \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent")               \
+  X(cuCtxSynchronize, "cuCtxSynchronize")             \
+  X(cuMemGetInfo, "cuMemGetInfo_v2")                  \
+  X(cuMemAlloc, "cuMemAlloc_v2")                      \
+  X(cuMemFree, "cuMemFree_v2")                        \
+  X(cuMemAllocHost, "cuMemAllocHost_v2")              \
+  X(cuMemFreeHost, "cuMemFreeHost")                   \
+  X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")        \
+  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")        \
+  X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2")        \
+  X(cuMemsetD8Async, "cuMemsetD8Async")               \
+  X(cuStreamCreate, "cuStreamCreate")                 \
+  X(cuStreamDestroy, "cuStreamDestroy_v2")            \
+  X(cuStreamSynchronize, "cuStreamSynchronize")       \
+  X(cuStreamWaitEvent, "cuStreamWaitEvent")           \
+  X(cuEventCreate, "cuEventCreate")                   \
+  X(cuEventDestroy, "cuEventDestroy_v2")              \
+  X(cuEventRecord, "cuEventRecord")                   \
+  X(cuEventSynchronize, "cuEventSynchronize")         \
+  X(cuEventElapsedTime, "cuEventElapsedTime_v2")      \
+  X(cuModuleLoadData, "cuModuleLoadData")             \
+  X(cuModuleUnload, "cuModuleUnload")                 \
+  X(cuModuleGetFunction, "cuModuleGetFunction")       \
+  X(cuFuncSetAttribute, "cuFuncSetAttribute")         \
+  X(cuLaunchKernel, "cuLaunchKernel")
 
 struct DriverApi {
 #define PTO_DECLARE_DRIVER_FUNCTION(function, symbol) decltype(&::function) function = nullptr;

@@ -17,7 +17,12 @@
 #include "dsl/builder.hpp"
 #include "dsl/dtype.hpp"
 #include "dsl/interpreter.hpp"
+#include "runtime/build_config.hpp"
 #include "runtime/cpu/cpu_kernel.hpp"
+#if PTO_HAVE_CUDA
+#include "runtime/cuda/cuda_kernel.hpp"
+#include "runtime/cuda/device_probe.hpp"
+#endif
 #include "runtime/error.hpp"
 
 namespace pto::test {
@@ -86,46 +91,36 @@ inline void check_close(const HostTensor& actual, const std::vector<double>& exp
   }
 }
 
-// Runs `kernel` on the reference interpreter (whose results land in the caller's buffers,
-// for the test to check against hand-computed values) AND on the compiled CPU backend
-// (on copies of every tensor), and holds the backend to the interpreter: outputs equal
-// within `rel_tol` of the output's largest magnitude (integers exactly), and a fault in one
-// is the same fault, with the same message, in the other. Tolerance: docs/backends.md.
-inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, double rel_tol = 2e-5) {
-  // Copies of every tensor for the compiled run.
-  std::map<std::string, std::vector<unsigned char>> copies;
-  KernelArgs compiled_args;
-  for (const auto& [name, binding] : args.bindings()) {
-    if (const auto* tensor = std::get_if<TensorView>(&binding)) {
-      const std::size_t bytes = static_cast<std::size_t>(
-          ((tensor->rows > 0 ? tensor->rows - 1 : 0) * tensor->stride() + tensor->cols) * size_bytes(tensor->dtype));
-      auto& copy = copies[name];
-      copy.resize(bytes);
-      if (bytes > 0 && tensor->data != nullptr) std::memcpy(copy.data(), tensor->data, bytes);
-      TensorView view = *tensor;
-      view.data = tensor->data != nullptr ? copy.data() : nullptr;
-      compiled_args.set(name, view);
-    } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
-      compiled_args.set(name, *integer);
-    } else {
-      compiled_args.set(name, std::get<double>(binding));
+// Copies of every tensor binding of `args`, and arguments pointing at them: what a
+// compiled backend runs on, so that its outputs can be compared with the interpreter's.
+struct ArgsCopy {
+  std::map<std::string, std::vector<unsigned char>> tensors;
+  KernelArgs args;
+
+  explicit ArgsCopy(const KernelArgs& original) {
+    for (const auto& [name, binding] : original.bindings()) {
+      if (const auto* tensor = std::get_if<TensorView>(&binding)) {
+        const std::size_t bytes = static_cast<std::size_t>(
+            ((tensor->rows > 0 ? tensor->rows - 1 : 0) * tensor->stride() + tensor->cols) * size_bytes(tensor->dtype));
+        auto& copy = tensors[name];
+        copy.resize(bytes);
+        if (bytes > 0 && tensor->data != nullptr) std::memcpy(copy.data(), tensor->data, bytes);
+        TensorView view = *tensor;
+        view.data = tensor->data != nullptr ? copy.data() : nullptr;
+        args.set(name, view);
+      } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
+        args.set(name, *integer);
+      } else {
+        args.set(name, std::get<double>(binding));
+      }
     }
   }
-  std::optional<std::string> compiled_error;
-  try {
-    cpu::CpuKernel(kernel).run(compiled_args);
-  } catch (const pto::Error& error) {
-    compiled_error = error.what();
-  }
-  try {
-    interpret(kernel, args);
-  } catch (const pto::Error& error) {
-    INFO("the interpreter threw: ", error.what());
-    CHECK(compiled_error.has_value());
-    if (compiled_error) CHECK(*compiled_error == std::string(error.what()));
-    throw;
-  }
-  if (compiled_error) FAIL("the compiled kernel threw but the interpreter did not: " << *compiled_error);
+};
+
+// Holds a compiled backend's outputs (in `copy`) to the interpreter's (in `args`): equal
+// within `rel_tol` of each output's largest magnitude, integers exactly.
+inline void compare_outputs(const char* backend, const tl::KernelInstance& kernel, const KernelArgs& args,
+                            const ArgsCopy& copy, double rel_tol) {
   for (const ir::Param& param : kernel.ir().params) {
     if (param.role == ir::ParamRole::in || param.type.is_scalar()) continue;
     const auto& tensor = std::get<TensorView>(args.bindings().at(param.name));
@@ -136,7 +131,8 @@ inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, do
       const std::size_t row_bytes = static_cast<std::size_t>(tensor.cols * element);
       std::memcpy(expected.bytes.data() + r * tensor.cols * element,
                   static_cast<const unsigned char*>(tensor.data) + offset, row_bytes);
-      std::memcpy(actual.bytes.data() + r * tensor.cols * element, copies.at(param.name).data() + offset, row_bytes);
+      std::memcpy(actual.bytes.data() + r * tensor.cols * element, copy.tensors.at(param.name).data() + offset,
+                  row_bytes);
     }
     double scale = 1.0;
     for (std::int64_t r = 0; r < tensor.rows; ++r)
@@ -151,13 +147,71 @@ inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, do
                                                                          : std::fabs(got - want) <= rel_tol * scale;
         if (!same) {
           ++mismatches;
-          INFO("kernel '", kernel.name(), "' output '", param.name, "' [", r, ",", c, "]: compiled ", got,
+          INFO(backend, ": kernel '", kernel.name(), "' output '", param.name, "' [", r, ",", c, "]: compiled ", got,
                ", interpreter ", want, " (tolerance ", rel_tol * scale, ")");
           CHECK(same);
         }
       }
     }
   }
+}
+
+#if PTO_HAVE_CUDA
+// Whether this machine has a CUDA device to run kernels on (probed once).
+inline bool cuda_device_present() {
+  static const bool present = cuda::probe_cuda().status == cuda::CudaStatus::devices_found;
+  return present;
+}
+#endif
+
+// Runs `kernel` on the reference interpreter (whose results land in the caller's buffers,
+// for the test to check against hand-computed values) AND on every compiled backend this
+// build has (each on copies of every tensor): the LLVM CPU backend, and the CUDA backend
+// (every kernel is compiled by NVRTC, on machines without a GPU too; it runs where a
+// device is present). Each is held to the interpreter: outputs equal within `rel_tol` of
+// the output's largest magnitude (integers exactly), and a fault in one is the same fault,
+// with the same message, in the other. Tolerance: docs/backends.md.
+inline void execute(const tl::KernelInstance& kernel, const KernelArgs& args, double rel_tol = 2e-5) {
+  ArgsCopy cpu_copy(args);
+  std::optional<std::string> cpu_error;
+  try {
+    cpu::CpuKernel(kernel).run(cpu_copy.args);
+  } catch (const pto::Error& error) {
+    cpu_error = error.what();
+  }
+#if PTO_HAVE_CUDA
+  ArgsCopy cuda_copy(args);
+  std::optional<std::string> cuda_error;
+  const cuda::CudaKernel cuda_kernel(kernel);  // NVRTC compile errors fail the test here
+  const bool on_gpu = cuda_device_present();
+  if (on_gpu) {
+    try {
+      cuda_kernel.run(cuda_copy.args);
+    } catch (const pto::Error& error) {
+      cuda_error = error.what();
+    }
+  }
+#endif
+  try {
+    interpret(kernel, args);
+  } catch (const pto::Error& error) {
+    INFO("the interpreter threw: ", error.what());
+    CHECK(cpu_error.has_value());
+    if (cpu_error) CHECK(*cpu_error == std::string(error.what()));
+#if PTO_HAVE_CUDA
+    if (on_gpu) {
+      CHECK(cuda_error.has_value());
+      if (cuda_error) CHECK(*cuda_error == std::string(error.what()));
+    }
+#endif
+    throw;
+  }
+  if (cpu_error) FAIL("the CPU backend threw but the interpreter did not: " << *cpu_error);
+  compare_outputs("cpu", kernel, args, cpu_copy, rel_tol);
+#if PTO_HAVE_CUDA
+  if (cuda_error) FAIL("the CUDA backend threw but the interpreter did not: " << *cuda_error);
+  if (on_gpu) compare_outputs("cuda", kernel, args, cuda_copy, rel_tol);
+#endif
 }
 
 }  // namespace pto::test

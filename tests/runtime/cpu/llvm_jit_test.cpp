@@ -137,13 +137,13 @@ TEST_CASE("the cache folder: PTO_CACHE_DIR, else XDG_CACHE_HOME/pto, else ~/.cac
   };
   const auto pto_dir = saved("PTO_CACHE_DIR"), xdg = saved("XDG_CACHE_HOME"), home = saved("HOME");
   setenv("PTO_CACHE_DIR", "/tmp/pto-explicit", 1);
-  CHECK(cpu::ObjectCache::default_folder() == "/tmp/pto-explicit");
+  CHECK(ObjectCache::default_folder() == "/tmp/pto-explicit");
   unsetenv("PTO_CACHE_DIR");
   setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
-  CHECK(cpu::ObjectCache::default_folder() == "/tmp/xdg/pto");
+  CHECK(ObjectCache::default_folder() == "/tmp/xdg/pto");
   unsetenv("XDG_CACHE_HOME");
   setenv("HOME", "/tmp/home", 1);
-  CHECK(cpu::ObjectCache::default_folder() == "/tmp/home/.cache/pto");
+  CHECK(ObjectCache::default_folder() == "/tmp/home/.cache/pto");
   auto restore = [](const char* name, const std::optional<std::string>& value) {
     if (value) {
       setenv(name, value->c_str(), 1);

@@ -1,4 +1,4 @@
-#include "runtime/cpu/object_cache.hpp"
+#include "runtime/object_cache.hpp"
 
 #include <fmt/format.h>
 
@@ -7,11 +7,13 @@
 #include <fstream>
 #include <random>
 
-namespace pto::cpu {
+namespace pto {
 
 namespace {
 
 constexpr char magic[8] = {'P', 'T', 'O', 'O', 'B', 'J', '1', '\0'};
+
+}  // namespace
 
 std::uint64_t fnv1a(const char* data, std::size_t size) {
   std::uint64_t hash = 0xcbf29ce484222325ull;
@@ -21,8 +23,6 @@ std::uint64_t fnv1a(const char* data, std::size_t size) {
   }
   return hash;
 }
-
-}  // namespace
 
 std::filesystem::path ObjectCache::default_folder() {
   if (const char* dir = std::getenv("PTO_CACHE_DIR"); dir != nullptr && *dir != '\0') return dir;
@@ -92,4 +92,4 @@ bool ObjectCache::store(const std::string& key, const std::vector<char>& object)
   return true;
 }
 
-}  // namespace pto::cpu
+}  // namespace pto

@@ -14,7 +14,10 @@
 #include <string>
 #include <vector>
 
-namespace pto::cpu {
+namespace pto {
+
+// 64-bit FNV-1a: the cache's checksum, and a content hash for keys.
+std::uint64_t fnv1a(const char* data, std::size_t size);
 
 class ObjectCache {
  public:
@@ -34,4 +37,4 @@ class ObjectCache {
   std::filesystem::path folder_;
 };
 
-}  // namespace pto::cpu
+}  // namespace pto

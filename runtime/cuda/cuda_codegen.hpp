@@ -1,0 +1,50 @@
+// Code generation: a verified kernel instance -> readable CUDA C++ (one CTA per task).
+//
+// The generated function has the CUDA task ABI:
+//
+//   extern "C" __global__ void pto_kernel_<hash>(const pto::ArgSlot* tasks, int task_count,
+//                                                unsigned char* tile_scratch, pto::Fault* fault)
+//
+// CTA b runs task b: its parameters are tasks[b * params .. b * params + params), one
+// ArgSlot per parameter as on the CPU (runtime/cpu/kernel_abi.hpp), with device pointers.
+//
+// How values map onto the CTA (`threads_per_cta` threads):
+// - scalars are registers, computed redundantly by every thread (so control flow that
+//   depends on them is uniform: loops, bounds checks and early exits need no vote);
+// - elementwise chains are fused: a single-use elementwise result is computed inside its
+//   consumer's loop, in registers (ir::fusible_values), and `full`, `iota` and `trans` are
+//   never stored (a literal, an index, swapped indices);
+// - every other tile is stored once, in shared memory (or, when the kernel's tiles exceed
+//   shared_limit_bytes, in a per-CTA slice of `tile_scratch` in global memory), each
+//   thread writing elements tid, tid + threads, ... and a barrier publishing it. Rows of
+//   multi-row tiles are padded to an odd number of 32-bit words so that column walks (the
+//   K operand of QK^T) are free of bank conflicts;
+// - loads move 16 bytes per thread per step when the rows are full and aligned (checked at
+//   run time), element by element otherwise; row reductions give each warp a row and
+//   finish with warp shuffles; matmul gives each thread output elements and runs FMA over K.
+// Faults (a valid region outside its tensor, integer division by zero) are recorded in
+// `fault` (first one wins) and end the task.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "dsl/ir.hpp"
+
+namespace pto::cuda {
+
+inline constexpr int threads_per_cta = 128;
+inline constexpr std::int64_t shared_limit_bytes = 160 * 1024;
+
+struct GeneratedKernel {
+  std::string source;  // includes "pto_cuda_support.h" (support_header.hpp)
+  std::string symbol;  // pto_kernel_<hash>
+  int threads = threads_per_cta;
+  std::int64_t tile_bytes = 0;   // per CTA
+  bool tiles_in_shared = true;   // false: the launcher passes tile_bytes of global memory per CTA
+  std::int64_t shared_bytes() const { return tiles_in_shared ? tile_bytes : 0; }
+};
+
+GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural_hash);
+
+}  // namespace pto::cuda

@@ -1,0 +1,143 @@
+#include "runtime/cuda/cuda_kernel.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "dsl/ir_analysis.hpp"
+#include "dsl/kernel_faults.hpp"
+#include "runtime/cpu/kernel_abi.hpp"
+#include "runtime/cuda/device_probe.hpp"
+#include "runtime/cuda/nvrtc_info.hpp"
+
+namespace pto::cuda {
+
+static_assert(sizeof(DeviceFault) == 48, "support_header.hpp's pto::Fault has this layout");
+static_assert(sizeof(cpu::ArgSlot) == 48, "support_header.hpp's pto::ArgSlot has this layout");
+
+int target_arch() {
+  static const int arch = [] {
+    const CudaProbe probe = probe_cuda();
+    const NvrtcInfo nvrtc = query_nvrtc();
+    return choose_target_arch(probe.devices, nvrtc.supported_archs).arch;
+  }();
+  return arch;
+}
+
+CudaKernel::CudaKernel(tl::KernelInstance instance, int arch) : instance_(std::move(instance)) {
+  if (!instance_.valid()) throw Error("cuda kernel: the kernel instance is empty (default-constructed)");
+  generated_ = generate_cuda(instance_.ir(), instance_.hash());
+  cubin_ = NvrtcCompiler::instance().compile(generated_, instance_.name(), arch);
+}
+
+CUfunction CudaKernel::function(const std::shared_ptr<Device>& device) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (function_ == nullptr) {
+    if (device->arch() != cubin_.arch) {
+      throw Error(fmt::format("cuda kernel '{}' was compiled for sm_{}, but {} is sm_{}", instance_.name(),
+                              cubin_.arch, device->name(), device->arch()));
+    }
+    module_ = std::make_shared<Module>(device, cubin_.image, fmt::format("kernel '{}'", instance_.name()));
+    function_ = module_->function(generated_.symbol);
+  }
+  return function_;
+}
+
+void CudaKernel::launch(const std::shared_ptr<Device>& device, const DeviceBuffer& task_slots, int tasks,
+                        const DeviceBuffer& fault, const Stream& stream) const {
+  const CUfunction entry = function(device);
+  CUdeviceptr scratch = 0;
+  if (!generated_.tiles_in_shared) {
+    // Tiles too large for shared memory live in global memory, a slice per CTA. The buffer
+    // only grows; launches of one such kernel on two streams at once would share it, so
+    // they are serialised by the caller (the single-task run() and the benchmarks are).
+    std::lock_guard<std::mutex> guard(mutex_);
+    const std::size_t bytes = static_cast<std::size_t>(generated_.tile_bytes) * static_cast<std::size_t>(tasks);
+    if (!scratch_ || scratch_->bytes() < bytes) scratch_ = std::make_unique<DeviceBuffer>(device, bytes);
+    scratch = scratch_->address();
+  }
+  CUdeviceptr slots = task_slots.address();
+  CUdeviceptr fault_address = fault.address();
+  int task_count = tasks;
+  void* parameters[] = {&slots, &task_count, &scratch, &fault_address};
+  LaunchShape shape;
+  shape.grid = static_cast<unsigned>(tasks);
+  shape.block = static_cast<unsigned>(generated_.threads);
+  shape.shared_bytes = static_cast<std::size_t>(generated_.shared_bytes());
+  cuda::launch(*device, entry, shape, stream, parameters, fmt::format("kernel '{}'", instance_.name()));
+}
+
+void CudaKernel::raise(const DeviceFault& fault, const std::vector<cpu::ArgSlot>& slots) const {
+  if (fault.code == 0) return;
+  const ir::Kernel& kernel = instance_.ir();
+  const std::vector<const ir::Node*> nodes = ir::preorder_nodes(kernel);
+  if (fault.node < 0 || static_cast<std::size_t>(fault.node) >= nodes.size()) {
+    throw Error(fmt::format("cuda kernel '{}': fault code {} at unknown node {} (a PTO-RT bug)", kernel.name,
+                            fault.code, fault.node));
+  }
+  const ir::Node& node = *nodes[static_cast<std::size_t>(fault.node)];
+  switch (fault.code) {
+    case cpu::fault_load_out_of_bounds:
+    case cpu::fault_store_out_of_bounds: {
+      const cpu::ArgSlot& slot = slots.at(static_cast<std::size_t>(node.param));
+      throw out_of_bounds_error(kernel, node, slot.rows, slot.cols, fault.values[0], fault.values[1], fault.values[2],
+                                fault.values[3]);
+    }
+    case cpu::fault_division_by_zero: throw division_by_zero_error(kernel, node);
+    default: break;
+  }
+  throw Error(fmt::format("cuda kernel '{}': unknown fault code {} (a PTO-RT bug)", kernel.name, fault.code));
+}
+
+void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& device) const {
+  const ir::Kernel& kernel = instance_.ir();
+  args.check_against(kernel);
+  Stream stream(device);
+  std::vector<cpu::ArgSlot> slots(kernel.params.size());
+  std::vector<DeviceBuffer> buffers(kernel.params.size());
+  std::vector<std::size_t> sizes(kernel.params.size(), 0);
+  for (std::size_t i = 0; i < kernel.params.size(); ++i) {
+    const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
+    cpu::ArgSlot& slot = slots[i];
+    if (const auto* tensor = std::get_if<TensorView>(&binding)) {
+      // The whole strided extent goes over, so the device sees the same layout.
+      const std::size_t bytes = static_cast<std::size_t>(
+          ((tensor->rows > 0 ? tensor->rows - 1 : 0) * tensor->stride() + tensor->cols) * size_bytes(tensor->dtype));
+      buffers[i] = DeviceBuffer(device, bytes);
+      sizes[i] = bytes;
+      if (tensor->data != nullptr && kernel.params[i].role != ir::ParamRole::out) {
+        buffers[i].upload(tensor->data, bytes, stream);
+      } else {
+        buffers[i].fill_zero(stream);
+      }
+      slot.data = buffers[i].pointer();
+      slot.rows = tensor->rows;
+      slot.cols = tensor->cols;
+      slot.stride = tensor->stride();
+    } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
+      slot.integer = *integer;
+      slot.number = static_cast<double>(*integer);
+    } else {
+      slot.number = std::get<double>(binding);
+    }
+  }
+  DeviceBuffer slot_buffer(device, slots.size() * sizeof(cpu::ArgSlot));
+  slot_buffer.upload(slots.data(), slots.size() * sizeof(cpu::ArgSlot), stream);
+  DeviceBuffer fault_buffer(device, sizeof(DeviceFault));
+  fault_buffer.fill_zero(stream);
+  launch(device, slot_buffer, 1, fault_buffer, stream);
+  DeviceFault fault;
+  fault_buffer.download(&fault, sizeof(fault), stream);
+  stream.synchronize();
+  raise(fault, slots);
+  // Outputs come back only after a clean run (a faulting kernel leaves them untouched, as
+  // the interpreter's exception does not).
+  for (std::size_t i = 0; i < kernel.params.size(); ++i) {
+    if (kernel.params[i].role == ir::ParamRole::in || kernel.params[i].type.is_scalar()) continue;
+    const auto& tensor = std::get<TensorView>(args.bindings().at(kernel.params[i].name));
+    if (tensor.data != nullptr) buffers[i].download(tensor.data, sizes[i], stream);
+  }
+  stream.synchronize();
+}
+
+}  // namespace pto::cuda

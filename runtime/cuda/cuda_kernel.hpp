@@ -1,0 +1,71 @@
+// A kernel instance on the CUDA backend: generated (cuda_codegen.hpp), compiled by NVRTC
+// for the target arch (nvrtc_compiler.hpp: the device's own, sm_90 without a device), and
+// run through the driver API (device.hpp).
+//
+//   cuda::CudaKernel kernel(decode.tier(2));       // compiles; needs no GPU
+//   kernel.run(KernelArgs().set("q", ...)...);      // one task on the device, host buffers
+//
+// run() is the single-task convenience the tests use: it checks the arguments exactly as
+// the interpreter does, copies every tensor to the device, launches one CTA, copies the
+// outputs back and turns a fault into the interpreter's pto::Error. Many tasks at once go
+// through launch(): one ArgSlot array per task (device pointers), one CTA per task.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dsl/arguments.hpp"
+#include "dsl/builder.hpp"
+#include "runtime/cpu/kernel_abi.hpp"
+#include "runtime/cuda/cuda_codegen.hpp"
+#include "runtime/cuda/device.hpp"
+#include "runtime/cuda/nvrtc_compiler.hpp"
+
+namespace pto::cuda {
+
+// The fault record a launch fills (support_header.hpp's pto::Fault).
+struct DeviceFault {
+  std::int32_t code = 0;
+  std::int32_t node = -1;
+  std::int64_t task = -1;
+  std::int64_t values[4] = {0, 0, 0, 0};
+};
+
+// The arch kernels are compiled for on this machine: device 0's, or sm_90 without one.
+int target_arch();
+
+class CudaKernel {
+ public:
+  explicit CudaKernel(tl::KernelInstance instance, int arch = target_arch());
+
+  const tl::KernelInstance& instance() const noexcept { return instance_; }
+  const GeneratedKernel& generated() const noexcept { return generated_; }
+  const Cubin& cubin() const noexcept { return cubin_; }
+
+  // One task on `device` with host buffers (see above).
+  void run(const KernelArgs& args, const std::shared_ptr<Device>& device = Device::get()) const;
+
+  // `tasks` CTAs; task_slots holds tasks x params ArgSlots (device pointers). `fault` holds
+  // one DeviceFault (zeroed by the caller). Asynchronous on `stream`.
+  void launch(const std::shared_ptr<Device>& device, const DeviceBuffer& task_slots, int tasks,
+              const DeviceBuffer& fault, const Stream& stream) const;
+
+  // Throws the interpreter's pto::Error for a recorded fault; `slots` are the faulting
+  // task's ArgSlots (for the tensor's shape in bounds messages). No-op without a fault.
+  void raise(const DeviceFault& fault, const std::vector<cpu::ArgSlot>& slots) const;
+
+ private:
+  CUfunction function(const std::shared_ptr<Device>& device) const;
+
+  tl::KernelInstance instance_;
+  GeneratedKernel generated_;
+  Cubin cubin_;
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<Module> module_;
+  mutable CUfunction function_ = nullptr;
+  mutable std::unique_ptr<DeviceBuffer> scratch_;  // tile memory when tiles do not fit in shared memory
+};
+
+}  // namespace pto::cuda

@@ -1,0 +1,127 @@
+#include "runtime/cuda/support_header.hpp"
+
+namespace pto::cuda {
+
+std::string_view support_header_source() {
+  // The layouts of ArgSlot and Fault must match runtime/cpu/kernel_abi.hpp's ArgSlot and
+  // runtime/cuda/cuda_kernel.cpp's DeviceFault (static_asserts there).
+  return R"PTO(#pragma once
+namespace pto {
+
+struct ArgSlot {
+  void* data;
+  long long rows, cols, stride, integer;
+  double number;
+};
+
+// One per launch; the first fault of any task wins (atomicCAS on code).
+struct Fault {
+  int code;            // 0 none, 1 load out of bounds, 2 store out of bounds, 3 division by zero
+  int node;            // pre-order index of the faulting node
+  long long task;      // blockIdx.x of the task that faulted
+  long long values[4]; // row, col, valid rows, valid cols (bounds faults)
+};
+
+__device__ __forceinline__ void record_fault(Fault* fault, int code, int node, long long v0 = 0, long long v1 = 0,
+                                             long long v2 = 0, long long v3 = 0) {
+  if (atomicCAS(&fault->code, 0, code) == 0) {
+    fault->node = node;
+    fault->task = blockIdx.x;
+    fault->values[0] = v0;
+    fault->values[1] = v1;
+    fault->values[2] = v2;
+    fault->values[3] = v3;
+  }
+}
+
+// A valid region [row, row + vr) x [col, col + vc) must lie inside a rows x cols tensor
+// (an empty region always does): the interpreter's rule.
+__device__ __forceinline__ bool out_of_bounds(long long row, long long col, long long vr, long long vc, long long rows,
+                                              long long cols) {
+  if (vr == 0 || vc == 0) return false;
+  return row < 0 || col < 0 || row + vr > rows || col + vc > cols;
+}
+
+__device__ __forceinline__ long long clamp_extent(long long v, long long limit) {
+  return v < 0 ? 0 : (v > limit ? limit : v);
+}
+
+// ---- f16 / bf16 storage ---------------------------------------------------------------------
+__device__ __forceinline__ float f16_to_f32(unsigned short h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+}
+__device__ __forceinline__ unsigned short f32_to_f16(float f) {
+  unsigned short h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+__device__ __forceinline__ float bf16_to_f32(unsigned short b) { return __int_as_float(((unsigned)b) << 16); }
+// Round to nearest even, NaN kept quiet: the interpreter's rule.
+__device__ __forceinline__ unsigned short f32_to_bf16(float f) {
+  const unsigned bits = __float_as_uint(f);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((bits >> 16) | 0x40u);
+  return (unsigned short)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+__device__ __forceinline__ float round_f16(float f) { return f16_to_f32(f32_to_f16(f)); }
+__device__ __forceinline__ float round_bf16(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+
+// ---- arithmetic with the interpreter's semantics ----------------------------------------------
+__device__ __forceinline__ float max_nan(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); }
+__device__ __forceinline__ float min_nan(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fminf(a, b); }
+template <typename T> __device__ __forceinline__ T max_int(T a, T b) { return a > b ? a : b; }
+template <typename T> __device__ __forceinline__ T min_int(T a, T b) { return a < b ? a : b; }
+// Wrapping (two's complement) integer arithmetic, as the interpreter's.
+__device__ __forceinline__ int add_wrap(int a, int b) { return (int)((unsigned)a + (unsigned)b); }
+__device__ __forceinline__ int sub_wrap(int a, int b) { return (int)((unsigned)a - (unsigned)b); }
+__device__ __forceinline__ int mul_wrap(int a, int b) { return (int)((unsigned)a * (unsigned)b); }
+__device__ __forceinline__ long long add_wrap(long long a, long long b) { return (long long)((unsigned long long)a + (unsigned long long)b); }
+__device__ __forceinline__ long long sub_wrap(long long a, long long b) { return (long long)((unsigned long long)a - (unsigned long long)b); }
+__device__ __forceinline__ long long mul_wrap(long long a, long long b) { return (long long)((unsigned long long)a * (unsigned long long)b); }
+// Truncating division; MIN / -1 wraps; division by zero sets `zero` and gives 0.
+template <typename T> __device__ __forceinline__ T div_checked(T a, T b, bool& zero) {
+  if (b == 0) { zero = true; return 0; }
+  if (b == -1) return (T)(0 - (unsigned long long)a);
+  return a / b;
+}
+__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+__device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+__device__ __forceinline__ float relu(float x) { return x > 0.0f ? x : 0.0f; }
+
+// ---- warp reductions (every lane gets the result) -------------------------------------------
+template <typename T> __device__ __forceinline__ T warp_sum(T v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = v + __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+__device__ __forceinline__ int warp_sum(int v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = add_wrap(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+__device__ __forceinline__ long long warp_sum(long long v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = add_wrap(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = max_nan(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+__device__ __forceinline__ float warp_min(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = min_nan(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+template <typename T> __device__ __forceinline__ T warp_max(T v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = max_int(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+template <typename T> __device__ __forceinline__ T warp_min(T v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = min_int(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+}  // namespace pto
+)PTO";
+}
+
+}  // namespace pto::cuda
