@@ -105,7 +105,8 @@ void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& devi
           ((tensor->rows > 0 ? tensor->rows - 1 : 0) * tensor->stride() + tensor->cols) * size_bytes(tensor->dtype));
       buffers[i] = DeviceBuffer(device, bytes);
       sizes[i] = bytes;
-      if (tensor->data != nullptr && kernel.params[i].role != ir::ParamRole::out) {
+      // Outputs go over too: a store to part of a global leaves the rest as it was.
+      if (tensor->data != nullptr) {
         buffers[i].upload(tensor->data, bytes, stream);
       } else {
         buffers[i].fill_zero(stream);
