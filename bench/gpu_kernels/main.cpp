@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   const std::vector<std::int64_t> blocks = {32, 64, 128};
   const tl::Family family = library::decode_attention_family(128, blocks);
   {
-    const auto folder = std::filesystem::temp_directory_path() / fmt::format("pto-bench-nvrtc-{}", std::random_device{}());
+    const auto folder =
+        std::filesystem::temp_directory_path() / fmt::format("pto-bench-nvrtc-{}", std::random_device{}());
     std::filesystem::remove_all(folder);
     cuda::NvrtcCompiler cold(folder), warm(folder);
     nlohmann::json tiers = nlohmann::json::array();
@@ -100,7 +101,9 @@ int main(int argc, char** argv) {
       const cuda::Cubin second = warm.compile(generated, tier.name(), device->arch());
       if (first.from_cache || !second.from_cache) throw Error("NVRTC cache did not behave: cold hit or warm miss");
       fmt::print("  {:<28}{:>12.1f}{:>12.2f}\n", tier.name(), first.milliseconds, second.milliseconds);
-      tiers.push_back({{"kernel", tier.name()}, {"cold_ms", first.milliseconds}, {"warm_ms", second.milliseconds},
+      tiers.push_back({{"kernel", tier.name()},
+                       {"cold_ms", first.milliseconds},
+                       {"warm_ms", second.milliseconds},
                        {"cubin_bytes", first.image.size()}});
     }
     std::filesystem::remove_all(folder);
@@ -117,10 +120,10 @@ int main(int argc, char** argv) {
   const std::int64_t chunks_per_head = (seq_len + chunk - 1) / chunk;
   const std::int64_t task_count = requests * heads * chunks_per_head;
   const std::size_t kv_bytes = static_cast<std::size_t>(total_tokens * token_bytes);
-  fmt::print("\n  decode attention: {} requests x {} tokens, {} heads x {} dims f16; K + V = {:.2f} GiB; "
-             "{} tasks of {} tokens (block {})\n",
-             requests, seq_len, heads, head_dim, 2.0 * static_cast<double>(kv_bytes) / (1ll << 30), task_count,
-             chunk, block);
+  fmt::print(
+      "\n  decode attention: {} requests x {} tokens, {} heads x {} dims f16; K + V = {:.2f} GiB; "
+      "{} tasks of {} tokens (block {})\n",
+      requests, seq_len, heads, head_dim, 2.0 * static_cast<double>(kv_bytes) / (1ll << 30), task_count, chunk, block);
 
   cuda::Stream stream(device);
   std::mt19937 rng(7);
@@ -178,8 +181,12 @@ int main(int argc, char** argv) {
             slot = {byte_pointer(q_buffer, (r * heads + h) * head_dim * 2), 1, head_dim, head_dim, 0, 0.0};
           } else if (name == "k" || name == "v") {
             const cuda::DeviceBuffer& buffer = name == "k" ? k_buffer : v_buffer;
-            slot = {byte_pointer(buffer, (first_token * heads + h) * head_dim * 2), length, head_dim, heads * head_dim,
-                    0, 0.0};
+            slot = {byte_pointer(buffer, (first_token * heads + h) * head_dim * 2),
+                    length,
+                    head_dim,
+                    heads * head_dim,
+                    0,
+                    0.0};
           } else if (name == "kv_len") {
             slot.integer = length;
             slot.number = static_cast<double>(length);
@@ -220,14 +227,16 @@ int main(int argc, char** argv) {
       const std::string& name = kernel.ir().params[p].name;
       const cpu::ArgSlot& slot = row[p];
       if (name == "q") {
-        const auto from = static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(q_buffer.pointer()));
+        const auto from =
+            static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(q_buffer.pointer()));
         q_buffer.download(q.data(), q.size() * 2, stream, from);
         args.set("q", view(q, 1, head_dim));
       } else if (name == "k" || name == "v") {
         const cuda::DeviceBuffer& buffer = name == "k" ? k_buffer : v_buffer;
         auto& host = name == "k" ? kh : vh;
         host.resize(static_cast<std::size_t>(length * head_dim));
-        const auto base = static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(buffer.pointer()));
+        const auto base =
+            static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(buffer.pointer()));
         for (std::int64_t t = 0; t < length; ++t) {
           buffer.download(host.data() + t * head_dim, static_cast<std::size_t>(head_dim * 2), stream,
                           base + static_cast<std::size_t>(t * heads * head_dim * 2));
@@ -236,7 +245,8 @@ int main(int argc, char** argv) {
       } else if (name == "kv_len") {
         args.set("kv_len", length);
       } else if (name == "o") {
-        const auto from = static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(o_buffer.pointer()));
+        const auto from =
+            static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(o_buffer.pointer()));
         o_buffer.download(o_gpu.data(), o_gpu.size() * 4, stream, from);
         args.set("o", view(o_ref, 1, head_dim));
       } else {
@@ -270,9 +280,15 @@ int main(int argc, char** argv) {
   fmt::print("  {:<34}{:>10.3f}{:>10.0f}{:>9.0f}%\n", fmt::format("{} ({} tasks)", kernel.name(), task_count),
              attention_ms, attention_gbs, 100.0 * attention_gbs / copy_gbs);
   fmt::print("  target: >= 60% of the copy bandwidth\n");
-  out["decode_attention"] = {{"kernel", kernel.name()},   {"tasks", task_count},     {"chunk", chunk},
-                             {"requests", requests},      {"heads", heads},          {"seq_len", seq_len},
-                             {"ms", attention_ms},        {"gbs", attention_gbs},    {"ratio_to_copy", attention_gbs / copy_gbs},
+  out["decode_attention"] = {{"kernel", kernel.name()},
+                             {"tasks", task_count},
+                             {"chunk", chunk},
+                             {"requests", requests},
+                             {"heads", heads},
+                             {"seq_len", seq_len},
+                             {"ms", attention_ms},
+                             {"gbs", attention_gbs},
+                             {"ratio_to_copy", attention_gbs / copy_gbs},
                              {"shared_bytes", compiled.generated().shared_bytes()}};
   if (!json_path.empty()) {
     std::ofstream(json_path) << out.dump(2) << "\n";

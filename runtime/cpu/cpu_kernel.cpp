@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "dsl/interpreter.hpp"
+#include "dsl/ir_analysis.hpp"
 #include "dsl/kernel_faults.hpp"
 #include "runtime/build_config.hpp"
-#include "dsl/ir_analysis.hpp"
 #include "runtime/cpu/kernel_abi.hpp"
 #if PTO_HAVE_LLVM
 #include "runtime/cpu/llvm_jit.hpp"

@@ -60,9 +60,10 @@ std::string literal(DType dtype, double number) {
     return fmt::format("__int_as_float(0x{:08x})", std::bit_cast<std::uint32_t>(value));
   }
   const auto integer = static_cast<std::int64_t>(number);
-  if (dtype == DType::i32) return fmt::format("(int){}", static_cast<std::int32_t>(static_cast<std::uint32_t>(integer)));
+  if (dtype == DType::i32)
+    return fmt::format("(int){}", static_cast<std::int32_t>(static_cast<std::uint32_t>(integer)));
   return integer == std::numeric_limits<std::int64_t>::min() ? "(-9223372036854775807LL - 1)"
-                                                              : fmt::format("{}LL", integer);
+                                                             : fmt::format("{}LL", integer);
 }
 
 struct TileSlot {
@@ -112,8 +113,9 @@ class Generator {
          out.tiles_in_shared ? "shared" : "global");
     line("#include \"{}\"", support_header_name);
     line("");
-    line("extern \"C\" __global__ void __launch_bounds__({}) {}(const pto::ArgSlot* __restrict__ tasks, int task_count,",
-         threads_per_cta, out.symbol);
+    line(
+        "extern \"C\" __global__ void __launch_bounds__({}) {}(const pto::ArgSlot* __restrict__ tasks, int task_count,",
+        threads_per_cta, out.symbol);
     line("    unsigned char* __restrict__ tile_scratch, pto::Fault* __restrict__ fault) {{");
     indent_ += 2;
     line("if (blockIdx.x >= (unsigned)task_count) return;");
@@ -211,13 +213,13 @@ class Generator {
     const ir::Node& node = *definition_.at(id);
     switch (node.op) {
       case ir::Op::full: return literal(type.dtype, node.number);
-      case ir::Op::iota:
-        return fmt::format("(({})({}))", compute_type(type.dtype), node.axis == 0 ? row : col);
+      case ir::Op::iota: return fmt::format("(({})({}))", compute_type(type.dtype), node.axis == 0 ? row : col);
       case ir::Op::trans: return element(node.operands[0], col, row);
       default: break;
     }
     if (!ir::is_elementwise(node.op)) {
-      throw Error(fmt::format("CUDA codegen: value %{} of kernel '{}' has no storage (a PTO-RT bug)", id, kernel_.name));
+      throw Error(
+          fmt::format("CUDA codegen: value %{} of kernel '{}' has no storage (a PTO-RT bug)", id, kernel_.name));
     }
     return apply(node, row, col);
   }
@@ -230,16 +232,21 @@ class Generator {
     const DType from = kernel_.type_of(node.operands[0]).dtype;
     const bool f = is_float(from);
     switch (node.op) {
-      case ir::Op::add: return f ? fmt::format("({} + {})", in[0], in[1]) : fmt::format("pto::add_wrap({}, {})", in[0], in[1]);
-      case ir::Op::sub: return f ? fmt::format("({} - {})", in[0], in[1]) : fmt::format("pto::sub_wrap({}, {})", in[0], in[1]);
-      case ir::Op::mul: return f ? fmt::format("({} * {})", in[0], in[1]) : fmt::format("pto::mul_wrap({}, {})", in[0], in[1]);
+      case ir::Op::add:
+        return f ? fmt::format("({} + {})", in[0], in[1]) : fmt::format("pto::add_wrap({}, {})", in[0], in[1]);
+      case ir::Op::sub:
+        return f ? fmt::format("({} - {})", in[0], in[1]) : fmt::format("pto::sub_wrap({}, {})", in[0], in[1]);
+      case ir::Op::mul:
+        return f ? fmt::format("({} * {})", in[0], in[1]) : fmt::format("pto::mul_wrap({}, {})", in[0], in[1]);
       case ir::Op::div:
         return f ? fmt::format("({} / {})", in[0], in[1])
                  : fmt::format("pto::div_checked<{}>({}, {}, zero)", compute_type(out), in[0], in[1]);
       case ir::Op::maximum:
-        return f ? fmt::format("pto::max_nan({}, {})", in[0], in[1]) : fmt::format("pto::max_int({}, {})", in[0], in[1]);
+        return f ? fmt::format("pto::max_nan({}, {})", in[0], in[1])
+                 : fmt::format("pto::max_int({}, {})", in[0], in[1]);
       case ir::Op::minimum:
-        return f ? fmt::format("pto::min_nan({}, {})", in[0], in[1]) : fmt::format("pto::min_int({}, {})", in[0], in[1]);
+        return f ? fmt::format("pto::min_nan({}, {})", in[0], in[1])
+                 : fmt::format("pto::min_int({}, {})", in[0], in[1]);
       case ir::Op::lt: return fmt::format("(int)({} < {})", in[0], in[1]);
       case ir::Op::le: return fmt::format("(int)({} <= {})", in[0], in[1]);
       case ir::Op::gt: return fmt::format("(int)({} > {})", in[0], in[1]);
@@ -259,8 +266,10 @@ class Generator {
       case ir::Op::sin: return fmt::format("sinf({})", in[0]);
       case ir::Op::cos: return fmt::format("cosf({})", in[0]);
       case ir::Op::relu:
-        return f ? fmt::format("pto::relu({})", in[0]) : fmt::format("pto::max_int<{}>({}, 0)", compute_type(out), in[0]);
-      case ir::Op::neg: return f ? fmt::format("(-{})", in[0]) : fmt::format("pto::sub_wrap(({})0, {})", compute_type(out), in[0]);
+        return f ? fmt::format("pto::relu({})", in[0])
+                 : fmt::format("pto::max_int<{}>({}, 0)", compute_type(out), in[0]);
+      case ir::Op::neg:
+        return f ? fmt::format("(-{})", in[0]) : fmt::format("pto::sub_wrap(({})0, {})", compute_type(out), in[0]);
       case ir::Op::abs:
         return f ? fmt::format("fabsf({})", in[0])
                  : fmt::format("(({0}) < 0 ? pto::sub_wrap(({1})0, {0}) : ({0}))", in[0], compute_type(out));
@@ -420,7 +429,8 @@ class Generator {
     indent_ += 2;
     bool may_divide = node.op == ir::Op::div && is_integer(type.dtype);
     for (ir::ValueId operand : node.operands) may_divide = may_divide || divides(operand);
-    materialize(id, [&] { return apply(node, "r", "c"); }, node, may_divide);
+    materialize(
+        id, [&] { return apply(node, "r", "c"); }, node, may_divide);
     indent_ -= 2;
     line("}}");
   }
@@ -552,14 +562,18 @@ class Generator {
     const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
     const DType dtype = type.dtype;
     const char* ctype = compute_type(dtype);
-    const std::string init = is_max   ? (is_float(dtype) ? "__int_as_float(0xff800000)" : dtype == DType::i32 ? "(-2147483647 - 1)"
-                                                                                              : "(-9223372036854775807LL - 1)")
-                             : is_min ? (is_float(dtype) ? "__int_as_float(0x7f800000)" : dtype == DType::i32 ? "2147483647"
-                                                                                             : "9223372036854775807LL")
+    const std::string init = is_max   ? (is_float(dtype)       ? "__int_as_float(0xff800000)"
+                                         : dtype == DType::i32 ? "(-2147483647 - 1)"
+                                                               : "(-9223372036854775807LL - 1)")
+                             : is_min ? (is_float(dtype)       ? "__int_as_float(0x7f800000)"
+                                         : dtype == DType::i32 ? "2147483647"
+                                                               : "9223372036854775807LL")
                                       : fmt::format("({})0", ctype);
     auto combine = [&](const std::string& a, const std::string& b) {
-      if (is_max) return is_float(dtype) ? fmt::format("pto::max_nan({}, {})", a, b) : fmt::format("pto::max_int({}, {})", a, b);
-      if (is_min) return is_float(dtype) ? fmt::format("pto::min_nan({}, {})", a, b) : fmt::format("pto::min_int({}, {})", a, b);
+      if (is_max)
+        return is_float(dtype) ? fmt::format("pto::max_nan({}, {})", a, b) : fmt::format("pto::max_int({}, {})", a, b);
+      if (is_min)
+        return is_float(dtype) ? fmt::format("pto::min_nan({}, {})", a, b) : fmt::format("pto::min_int({}, {})", a, b);
       return is_float(dtype) ? fmt::format("{} + {}", a, b) : fmt::format("pto::add_wrap({}, {})", a, b);
     };
     const char* warp_op = is_max ? "pto::warp_max" : is_min ? "pto::warp_min" : "pto::warp_sum";
@@ -630,7 +644,8 @@ class Generator {
   void copy_into(ir::ValueId target, ir::ValueId from) {
     const ir::Type& type = kernel_.type_of(target);
     for_each_element(type, [&] {
-      line("{}[r * {} + c] = {};", tile_pointer(target), slot(target).stride, narrow(type.dtype, element(from, "r", "c")));
+      line("{}[r * {} + c] = {};", tile_pointer(target), slot(target).stride,
+           narrow(type.dtype, element(from, "r", "c")));
     });
   }
 

@@ -40,8 +40,8 @@ struct GeneratedKernel {
   std::string source;  // includes "pto_cuda_support.h" (support_header.hpp)
   std::string symbol;  // pto_kernel_<hash>
   int threads = threads_per_cta;
-  std::int64_t tile_bytes = 0;   // per CTA
-  bool tiles_in_shared = true;   // false: the launcher passes tile_bytes of global memory per CTA
+  std::int64_t tile_bytes = 0;  // per CTA
+  bool tiles_in_shared = true;  // false: the launcher passes tile_bytes of global memory per CTA
   std::int64_t shared_bytes() const { return tiles_in_shared ? tile_bytes : 0; }
 };
 

@@ -34,8 +34,8 @@ CUfunction CudaKernel::function(const std::shared_ptr<Device>& device) const {
   std::lock_guard<std::mutex> guard(mutex_);
   if (function_ == nullptr) {
     if (device->arch() != cubin_.arch) {
-      throw Error(fmt::format("cuda kernel '{}' was compiled for sm_{}, but {} is sm_{}", instance_.name(),
-                              cubin_.arch, device->name(), device->arch()));
+      throw Error(fmt::format("cuda kernel '{}' was compiled for sm_{}, but {} is sm_{}", instance_.name(), cubin_.arch,
+                              device->name(), device->arch()));
     }
     module_ = std::make_shared<Module>(device, cubin_.image, fmt::format("kernel '{}'", instance_.name()));
     function_ = module_->function(generated_.symbol);

@@ -100,7 +100,8 @@ Stream::~Stream() {
   }
 }
 
-Stream::Stream(Stream&& other) noexcept : device_(std::move(other.device_)), stream_(std::exchange(other.stream_, nullptr)) {}
+Stream::Stream(Stream&& other) noexcept
+    : device_(std::move(other.device_)), stream_(std::exchange(other.stream_, nullptr)) {}
 
 void Stream::synchronize() const {
   device_->make_current();
@@ -119,7 +120,8 @@ Event::~Event() {
   }
 }
 
-Event::Event(Event&& other) noexcept : device_(std::move(other.device_)), event_(std::exchange(other.event_, nullptr)) {}
+Event::Event(Event&& other) noexcept
+    : device_(std::move(other.device_)), event_(std::exchange(other.event_, nullptr)) {}
 
 void Event::record(const Stream& stream) {
   device_->make_current();
@@ -139,12 +141,13 @@ float Event::elapsed_since(const Event& start) const {
 
 // ---- memory -------------------------------------------------------------------------------------
 
-DeviceBuffer::DeviceBuffer(std::shared_ptr<Device> device, std::size_t bytes) : device_(std::move(device)), bytes_(bytes) {
+DeviceBuffer::DeviceBuffer(std::shared_ptr<Device> device, std::size_t bytes)
+    : device_(std::move(device)), bytes_(bytes) {
   device_->make_current();
   const CUresult result = device_->driver().api().cuMemAlloc(&address_, bytes == 0 ? 1 : bytes);
   if (result == CUDA_ERROR_OUT_OF_MEMORY) {
-    throw Error(fmt::format("out of device memory: cannot allocate {} on {} ({} free); use smaller inputs",
-                            mib(bytes), device_->name(), mib(device_->free_memory())));
+    throw Error(fmt::format("out of device memory: cannot allocate {} on {} ({} free); use smaller inputs", mib(bytes),
+                            device_->name(), mib(device_->free_memory())));
   }
   device_->check(result, "cuMemAlloc");
 }
@@ -154,7 +157,9 @@ DeviceBuffer::~DeviceBuffer() {
 }
 
 DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
-    : device_(std::move(other.device_)), address_(std::exchange(other.address_, 0)), bytes_(std::exchange(other.bytes_, 0)) {}
+    : device_(std::move(other.device_)),
+      address_(std::exchange(other.address_, 0)),
+      bytes_(std::exchange(other.bytes_, 0)) {}
 
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
   if (this != &other) {
@@ -186,7 +191,8 @@ void DeviceBuffer::upload(const void* host, std::size_t bytes, const Stream& str
 
 void DeviceBuffer::download(void* host, std::size_t bytes, const Stream& stream, std::size_t offset) const {
   if (offset + bytes > bytes_) {
-    throw Error(fmt::format("download of {} bytes at offset {} overruns a {}-byte device buffer", bytes, offset, bytes_));
+    throw Error(
+        fmt::format("download of {} bytes at offset {} overruns a {}-byte device buffer", bytes, offset, bytes_));
   }
   if (bytes == 0) return;
   device_->make_current();
@@ -201,8 +207,8 @@ void DeviceBuffer::fill_zero(const Stream& stream) {
 
 void copy_device(const DeviceBuffer& to, const DeviceBuffer& from, std::size_t bytes, const Stream& stream) {
   if (bytes > to.bytes() || bytes > from.bytes()) {
-    throw Error(fmt::format("device copy of {} bytes overruns its buffers ({} and {} bytes)", bytes, from.bytes(),
-                            to.bytes()));
+    throw Error(
+        fmt::format("device copy of {} bytes overruns its buffers ({} and {} bytes)", bytes, from.bytes(), to.bytes()));
   }
   const Device& device = *Device::get();
   device.make_current();
@@ -210,7 +216,8 @@ void copy_device(const DeviceBuffer& to, const DeviceBuffer& from, std::size_t b
                "cuMemcpyDtoDAsync");
 }
 
-PinnedBuffer::PinnedBuffer(std::shared_ptr<Device> device, std::size_t bytes) : device_(std::move(device)), bytes_(bytes) {
+PinnedBuffer::PinnedBuffer(std::shared_ptr<Device> device, std::size_t bytes)
+    : device_(std::move(device)), bytes_(bytes) {
   device_->make_current();
   const CUresult result = device_->driver().api().cuMemAllocHost(&data_, bytes == 0 ? 1 : bytes);
   if (result == CUDA_ERROR_OUT_OF_MEMORY) {
@@ -249,7 +256,8 @@ CUfunction Module::function(const std::string& symbol) const {
   CUfunction function = nullptr;
   const CUresult result = device_->driver().api().cuModuleGetFunction(&function, module_, symbol.c_str());
   if (result != CUDA_SUCCESS) {
-    throw Error(fmt::format("the cubin of {} has no function {}: {}", what_, symbol, device_->driver().describe(result)));
+    throw Error(
+        fmt::format("the cubin of {} has no function {}: {}", what_, symbol, device_->driver().describe(result)));
   }
   return function;
 }
@@ -267,9 +275,9 @@ void launch(const Device& device, CUfunction function, const LaunchShape& shape,
                                                           static_cast<int>(shape.shared_bytes)),
                  "cuFuncSetAttribute");
   }
-  const CUresult result =
-      device.driver().api().cuLaunchKernel(function, shape.grid, 1, 1, shape.block, 1, 1,
-                                           static_cast<unsigned>(shape.shared_bytes), stream.handle(), parameters, nullptr);
+  const CUresult result = device.driver().api().cuLaunchKernel(function, shape.grid, 1, 1, shape.block, 1, 1,
+                                                               static_cast<unsigned>(shape.shared_bytes),
+                                                               stream.handle(), parameters, nullptr);
   if (result != CUDA_SUCCESS) {
     throw Error(fmt::format("launch of {} ({} CTAs x {} threads, {} bytes shared) failed: {}", what, shape.grid,
                             shape.block, shape.shared_bytes, device.driver().describe(result)));

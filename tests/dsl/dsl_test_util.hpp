@@ -147,8 +147,8 @@ inline void compare_outputs(const char* backend, const tl::KernelInstance& kerne
                                                                          : std::fabs(got - want) <= rel_tol * scale;
         if (!same) {
           ++mismatches;
-          INFO(std::string(backend), ": kernel '", kernel.name(), "' output '", param.name, "' [", r, ",", c, "]: compiled ", got,
-               ", interpreter ", want, " (tolerance ", rel_tol * scale, ")");
+          INFO(std::string(backend), ": kernel '", kernel.name(), "' output '", param.name, "' [", r, ",", c,
+               "]: compiled ", got, ", interpreter ", want, " (tolerance ", rel_tol * scale, ")");
           CHECK(same);
         }
       }

@@ -4,8 +4,10 @@
 // definitions would contradict: only the exported names matter to dlsym.
 extern "C" {
 
-#define FAKE_CUDA_UNSUPPORTED(symbol) \
-  int symbol(...) { return 801; /* CUDA_ERROR_NOT_SUPPORTED */ }
+#define FAKE_CUDA_UNSUPPORTED(symbol)          \
+  int symbol(...) {                            \
+    return 801; /* CUDA_ERROR_NOT_SUPPORTED */ \
+  }
 
 FAKE_CUDA_UNSUPPORTED(cuDevicePrimaryCtxRetain)
 FAKE_CUDA_UNSUPPORTED(cuCtxSetCurrent)
