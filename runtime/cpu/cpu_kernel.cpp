@@ -53,19 +53,7 @@ void CpuKernel::run(const KernelArgs& args) const {
   thread_local std::vector<ArgSlot> slots;  // reused: no allocation per call
   slots.assign(kernel.params.size(), ArgSlot{});
   for (std::size_t i = 0; i < kernel.params.size(); ++i) {
-    const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
-    ArgSlot& slot = slots[i];
-    if (const auto* tensor = std::get_if<TensorView>(&binding)) {
-      slot.data = tensor->data;
-      slot.rows = tensor->rows;
-      slot.cols = tensor->cols;
-      slot.stride = tensor->stride();
-    } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
-      slot.integer = *integer;
-      slot.number = static_cast<double>(*integer);
-    } else {
-      slot.number = std::get<double>(binding);
-    }
+    slots[i] = slot_for(args.bindings().at(kernel.params[i].name));
   }
   // Tiles live in per-thread scratch memory, grown on demand and reused across calls.
   struct Scratch {

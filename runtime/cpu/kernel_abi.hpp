@@ -13,6 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <variant>
+
+#include "dsl/arguments.hpp"
 
 namespace pto::cpu {
 
@@ -38,6 +41,25 @@ struct KernelFault {
   std::int32_t node = -1;  // index into the kernel's pre-order node list (dsl order)
   std::int64_t values[4] = {0, 0, 0, 0};
 };
+
+// The slot of one bound argument: tensors give data/rows/cols/stride, integers `integer` (and
+// `number`, for f32 scalars bound to an integer), floats `number`. Device backends then
+// replace `data` with the tensor's device copy.
+inline ArgSlot slot_for(const KernelArgs::Binding& binding) {
+  ArgSlot slot;
+  if (const auto* tensor = std::get_if<TensorView>(&binding)) {
+    slot.data = tensor->data;
+    slot.rows = tensor->rows;
+    slot.cols = tensor->cols;
+    slot.stride = tensor->stride();
+  } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
+    slot.integer = *integer;
+    slot.number = static_cast<double>(*integer);
+  } else {
+    slot.number = std::get<double>(binding);
+  }
+  return slot;
+}
 
 using KernelFunction = std::int32_t (*)(const ArgSlot*, void*, KernelFault*);
 

@@ -99,6 +99,7 @@ void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& devi
   for (std::size_t i = 0; i < kernel.params.size(); ++i) {
     const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
     cpu::ArgSlot& slot = slots[i];
+    slot = cpu::slot_for(binding);
     if (const auto* tensor = std::get_if<TensorView>(&binding)) {
       // The whole strided extent goes over, so the device sees the same layout.
       const std::size_t bytes = static_cast<std::size_t>(
@@ -112,14 +113,6 @@ void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& devi
         buffers[i].fill_zero(stream);
       }
       slot.data = buffers[i].pointer();
-      slot.rows = tensor->rows;
-      slot.cols = tensor->cols;
-      slot.stride = tensor->stride();
-    } else if (const auto* integer = std::get_if<std::int64_t>(&binding)) {
-      slot.integer = *integer;
-      slot.number = static_cast<double>(*integer);
-    } else {
-      slot.number = std::get<double>(binding);
     }
   }
   DeviceBuffer slot_buffer(device, slots.size() * sizeof(cpu::ArgSlot));
