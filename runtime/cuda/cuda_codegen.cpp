@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -307,11 +308,16 @@ class Generator {
 
   // for each element (r, c) of a rows x cols shape, spread over the CTA's threads.
   void for_each_element(const ir::Type& type, const std::function<void()>& body) {
-    // Not unrolled: with NVRTC 13.0's unrolling of these loops, one of the 200 random test
-    // kernels (elementwise chains with expf over a 16x33 tile) wrote shared memory past its
-    // tiles (compute-sanitizer: out-of-bounds __shared__ store from the unrolled copy);
-    // without unrolling every test kernel is correct and memcheck-clean. The loops are a
-    // few iterations per thread, so little is lost; the root cause is not yet pinned down.
+    // Not unrolled, because NVRTC 13.0 (NVVM 7.0.1) miscompiles the unrolled loop: in
+    //   for (int e = tid; e < 528; e += 128) { r = e / 33; c = e - r * 33;
+    //     out[r * 33 + c] = pto::max_nan(x[r * 33 + c], y[r * 33 + c] * x[r * 33 + c]); }
+    // over shared-memory tiles at fixed offsets, the fourth unrolled store's address gets the
+    // loaded tile's offset added twice (PTX: st.shared [%rd + 12352] where the pattern
+    // 4288, 4800, 5312 calls for 5824; 12352 - 5824 = 6528, x's offset). The last iteration
+    // of each thread then writes another tile (or past the tiles: compute-sanitizer reported
+    // the out-of-bounds store). Found by random test kernel 151 on an H100, narrowed to this
+    // one loop by unrolling loops one at a time; present with ptxas -O0 too, so it is NVVM's.
+    // The loops run a few iterations per thread, so little is lost.
     line("#pragma unroll 1");
     if (type.rows == 1) {
       line("for (int c = tid; c < {}; c += {}) {{", type.cols, threads_per_cta);
@@ -623,6 +629,7 @@ class Generator {
   }
 
   void matmul(const ir::Node& node) {
+    if (tensor_core_dtype(node)) return matmul_mma(node);
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     const ir::Type& a_type = kernel_.type_of(node.operands[0]);
@@ -636,6 +643,105 @@ class Generator {
            element(node.operands[1], "k", "c"));
       line("{}[r * {} + c] = acc;", tile_pointer(id), slot(id).stride);
     });
+    barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // The 16-bit dtype a matmul can run in on tensor cores (mma.sync m16n8k16), if any: both
+  // operands f16 (or both bf16), N a multiple of 8, K of 16, and M at least 16 (a partial
+  // last row block is padded with zero rows). The products of 16-bit floats are exact in f32
+  // and the sums stay f32, so results match the interpreter's FMA order within rounding. f32
+  // operands stay on FMA: rounding them to 16 bits would change the result. Rows below 16
+  // stay on FMA too: padding the decode query row (M = 1) to a 16-row fragment made decode
+  // attention slower on an H100 (0.99 ms vs 0.89 ms for 2 GiB of K/V, bench_gpu_kernels).
+  std::optional<DType> tensor_core_dtype(const ir::Node& node) const {
+    const ir::Type& a = kernel_.type_of(node.operands[0]);
+    const ir::Type& b = kernel_.type_of(node.operands[1]);
+    if (a.dtype != b.dtype || (a.dtype != DType::f16 && a.dtype != DType::bf16)) return std::nullopt;
+    if (a.rows < 16 || a.cols % 16 != 0 || b.cols % 8 != 0) return std::nullopt;
+    return a.dtype;
+  }
+
+  // The 16-bit storage bits of element (r, c) of an f16/bf16 operand.
+  std::string half_bits(ir::ValueId id, DType dtype, const std::string& r, const std::string& c) const {
+    const ir::Type& type = kernel_.type_of(id);
+    if (type.is_tile() && slot(id).offset >= 0 && type.dtype == dtype) {
+      return fmt::format("{}[({}) * {} + ({})]", tile_pointer(id), type.rows == 1 ? "0" : r, slot(id).stride,
+                         type.cols == 1 ? "0" : c);
+    }
+    if (type.is_tile() && definition_.at(id)->op == ir::Op::trans)
+      return half_bits(definition_.at(id)->operands[0], dtype, c, r);
+    return narrow(dtype, element(id, r, c));  // a cast to f16/bf16, computed in place: exact
+  }
+
+  // Two adjacent 16-bit elements as one 32-bit mma register, the first in the low half:
+  // (r, c) and (r, c + 1), or (r, c) and (r + 1, c) when `down`. One aligned 32-bit
+  // shared-memory read when the pair is contiguous in a stored tile (c even, rows of
+  // 16-bit tiles have an even stride), two 16-bit reads otherwise.
+  std::string half_pair(ir::ValueId id, DType dtype, const std::string& r, const std::string& c, bool down) const {
+    const ir::Type& type = kernel_.type_of(id);
+    if (type.is_tile() && slot(id).offset < 0 && definition_.at(id)->op == ir::Op::trans)
+      return half_pair(definition_.at(id)->operands[0], dtype, c, r, !down);
+    const bool contiguous = !down && type.is_tile() && slot(id).offset >= 0 && type.dtype == dtype && type.cols > 1;
+    if (contiguous) {
+      return fmt::format("*(const unsigned*)&{}[({}) * {} + ({})]", tile_pointer(id), type.rows == 1 ? "0" : r,
+                         slot(id).stride, c);
+    }
+    const std::string r2 = down ? fmt::format("{} + 1", r) : r;
+    const std::string c2 = down ? c : fmt::format("{} + 1", c);
+    return fmt::format("pto::pack_halves({}, {})", half_bits(id, dtype, r, c), half_bits(id, dtype, r2, c2));
+  }
+
+  // Tensor-core matmul: the output is cut into 16x8 fragments, the CTA's warps take them in
+  // turn, and each runs K/16 mma.sync steps with operands gathered from the stored tiles in
+  // the PTX fragment layout (lane = 4 * g + t: A rows g and g + 8, columns 2t, 2t + 1 and
+  // 2t + 8, 2t + 9; B columns g, rows likewise; C/D rows g and g + 8, columns 2t, 2t + 1).
+  void matmul_mma(const ir::Node& node) {
+    const DType dtype = *tensor_core_dtype(node);
+    const ir::ValueId id = node.results[0], a = node.operands[0], b = node.operands[1];
+    const ir::Type& type = kernel_.type_of(id);
+    const std::int64_t m = type.rows, n = type.cols, depth = kernel_.type_of(a).cols;
+    const std::int64_t m_tiles = (m + 15) / 16, n_tiles = n / 8;
+    const bool padded = m % 16 != 0;
+    line("{{  // tensor cores: mma.sync m16n8k16 {} x {} -> f32, {} fragments of 16x8", name(dtype), name(dtype),
+         m_tiles * n_tiles);
+    indent_ += 2;
+    line("const int warp = tid / 32, g = (tid % 32) / 4, t = tid % 4;");
+    line("for (int f = warp; f < {}; f += {}) {{", m_tiles * n_tiles, threads_per_cta / 32);
+    indent_ += 2;
+    line("const int m0 = (f / {}) * 16, n0 = (f % {}) * 8;", n_tiles, n_tiles);
+    line("const int r0 = m0 + g, r1 = m0 + g + 8, c0 = n0 + 2 * t;");
+    // Padded rows read nothing and are written nowhere.
+    const std::string live0 = padded ? fmt::format("r0 < {}", m) : "true";
+    const std::string live1 = padded ? fmt::format("r1 < {}", m) : "true";
+    if (node.operands.size() == 3) {
+      const ir::ValueId acc = node.operands[2];
+      line("float d[4] = {{{0} ? {2} : 0.0f, {0} ? {3} : 0.0f, {1} ? {4} : 0.0f, {1} ? {5} : 0.0f}};", live0, live1,
+           element(acc, "r0", "c0"), element(acc, "r0", "c0 + 1"), element(acc, "r1", "c0"),
+           element(acc, "r1", "c0 + 1"));
+    } else {
+      line("float d[4] = {{0.0f, 0.0f, 0.0f, 0.0f}};");
+    }
+    line("#pragma unroll 2");
+    line("for (int k0 = 0; k0 < {}; k0 += 16) {{", depth);
+    indent_ += 2;
+    line("const int k = k0 + 2 * t;");
+    line("const unsigned a0 = {} ? {} : 0u;", live0, half_pair(a, dtype, "r0", "k", false));
+    line("const unsigned a1 = {} ? {} : 0u;", live1, half_pair(a, dtype, "r1", "k", false));
+    line("const unsigned a2 = {} ? {} : 0u;", live0, half_pair(a, dtype, "r0", "k + 8", false));
+    line("const unsigned a3 = {} ? {} : 0u;", live1, half_pair(a, dtype, "r1", "k + 8", false));
+    line("const unsigned b0 = {};", half_pair(b, dtype, "k", "n0 + g", true));
+    line("const unsigned b1 = {};", half_pair(b, dtype, "k + 8", "n0 + g", true));
+    line("pto::mma_m16n8k16_{}(d, a0, a1, a2, a3, b0, b1);", name(dtype));
+    indent_ -= 2;
+    line("}}");
+    const std::string out = tile_pointer(id);
+    const std::int64_t stride = slot(id).stride;
+    line("if ({}) {{ {}[r0 * {} + c0] = d[0]; {}[r0 * {} + c0 + 1] = d[1]; }}", live0, out, stride, out, stride);
+    line("if ({}) {{ {}[r1 * {} + c0] = d[2]; {}[r1 * {} + c0 + 1] = d[3]; }}", live1, out, stride, out, stride);
+    indent_ -= 2;
+    line("}}");
     barrier();
     indent_ -= 2;
     line("}}");

@@ -21,7 +21,9 @@
 //   K operand of QK^T) are free of bank conflicts;
 // - loads move 16 bytes per thread per step when the rows are full and aligned (checked at
 //   run time), element by element otherwise; row reductions give each warp a row and
-//   finish with warp shuffles; matmul gives each thread output elements and runs FMA over K.
+//   finish with warp shuffles; matmul of f16/bf16 operands on mma shapes runs on tensor
+//   cores (mma.sync m16n8k16, M padded to 16), every other matmul gives each thread output
+//   elements and runs FMA over K.
 // Faults (a valid region outside its tensor, integer division by zero) are recorded in
 // `fault` (first one wins) and end the task.
 #pragma once

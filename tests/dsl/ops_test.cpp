@@ -343,6 +343,67 @@ TEST_CASE("matmul, with trans views and an accumulator, over a sweep of M, K, N"
   }
 }
 
+TEST_CASE(
+    "matmul of 16-bit tiles on tensor-core shapes: f16 and bf16, padded M, row-major, transposed and computed B") {
+  std::mt19937 rng(11);
+  const std::vector<std::array<std::int64_t, 3>> shapes = {{16, 16, 8}, {1, 128, 64}, {33, 32, 24}, {64, 64, 128}};
+  for (const DType dtype : {DType::f16, DType::bf16}) {
+    for (const auto& shape : shapes) {
+      const std::int64_t m = shape[0], kk = shape[1], n = shape[2];
+      CAPTURE(dtype);
+      CAPTURE(m);
+      CAPTURE(kk);
+      CAPTURE(n);
+      HostTensor a(dtype, m, kk), b(dtype, kk, n), bt(dtype, n, kk), x(DType::f32, m, kk), acc(DType::f32, m, n);
+      HostTensor y(DType::f32, m, n), y_t(DType::f32, m, n), y_cast(DType::f32, m, n);
+      a.fill_random(rng, -1, 1);
+      b.fill_random(rng, -1, 1);
+      bt.fill_random(rng, -1, 1);
+      x.fill_random(rng, -2, 2);
+      acc.fill_random(rng, -1, 1);
+      auto kernel = tl::kernel("matmul16", [&](tl::Builder& k) {
+        auto ta = k.in(tl::tile(m, kk, dtype), "a");
+        auto tb = k.in(tl::tile(kk, n, dtype), "b");
+        auto tbt = k.in(tl::tile(n, kk, dtype), "bt");
+        auto tx = k.in(tl::tile(m, kk, f32), "x");
+        auto tacc = k.in(tl::tile(m, n, f32), "acc");
+        tl::store(k.out(tl::tile(m, n, f32), "y"), tl::matmul(ta, tb, tacc));
+        tl::store(k.out(tl::tile(m, n, f32), "y_t"), tl::matmul(ta, tl::trans(tbt)));
+        tl::store(k.out(tl::tile(m, n, f32), "y_cast"), tl::matmul(tl::cast(tx * 0.5f, dtype), tb));
+      });
+      pto::test::execute(kernel, KernelArgs()
+                                     .set("a", a.view())
+                                     .set("b", b.view())
+                                     .set("bt", bt.view())
+                                     .set("x", x.view())
+                                     .set("acc", acc.view())
+                                     .set("y", y.view())
+                                     .set("y_t", y_t.view())
+                                     .set("y_cast", y_cast.view()));
+      HostTensor a_cast(dtype, m, kk);  // x * 0.5 rounded to the 16-bit dtype
+      for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t p = 0; p < kk; ++p) a_cast.set(i, p, x.get(i, p) * 0.5);
+      std::vector<double> expected, expected_t, expected_cast;
+      for (std::int64_t i = 0; i < m; ++i) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          double dot = 0, dot_t = 0, dot_cast = 0;
+          for (std::int64_t p = 0; p < kk; ++p) {
+            dot += a.get(i, p) * b.get(p, j);
+            dot_t += a.get(i, p) * bt.get(j, p);
+            dot_cast += a_cast.get(i, p) * b.get(p, j);
+          }
+          expected.push_back(dot + acc.get(i, j));
+          expected_t.push_back(dot_t);
+          expected_cast.push_back(dot_cast);
+        }
+      }
+      check_close(y, expected, 1e-5, 1e-5);
+      check_close(y_t, expected_t, 1e-5, 1e-5);
+      check_close(y_cast, expected_cast, 1e-5, 1e-5);
+    }
+  }
+}
+
 TEST_CASE("full, zeros, iota and scalar constants") {
   for (const auto& shape : shape_sweep) {
     // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
