@@ -1,0 +1,80 @@
+// Program: a compiled workload. compile(target) compiles every kernel instance the workload
+// calls (each once); execute() enumerates the tasks for the current sizes and tables and
+// starts them; synchronize() waits and rethrows the first error; stats() says what ran.
+//
+//   Program program = wl.compile(Target::cpu());
+//   program.set_size("n", 1000);          // DenseDyn("n") axes
+//   program.execute();                    // returns while tasks run
+//   program.synchronize();
+//   fmt::print("{}\n", program.stats());
+//
+// Reuse: execute again after synchronize(), with new sizes and new table contents; no
+// kernel is compiled again (stats().kernels_compiled counts compilations, all at compile).
+//
+// Targets (docs/workloads.md): interpreter (each task runs the reference interpreter on the
+// executor's threads) and cpu (LLVM-compiled kernels; a build without LLVM runs the
+// interpreter and says so). Every schedule option is honoured on both.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "frontend/workload.hpp"
+
+namespace pto {
+
+struct ProgramStats {
+  std::string target;
+  std::int64_t executions = 0;        // execute() calls so far
+  std::int64_t tasks = 0;             // tasks of the last execution
+  std::int64_t kernels = 0;           // distinct kernel instances the program holds
+  std::int64_t kernels_compiled = 0;  // compilations (all made by compile())
+  double compile_ms = 0.0;
+  double execute_ms = 0.0;  // last execute() to the end of its synchronize()
+  std::vector<std::int64_t> tasks_per_worker;
+  std::vector<std::int64_t> tasks_per_stream;  // empty without streams(n)
+  std::int64_t steals = 0;
+  std::int64_t bytes = 0;  // bytes the tasks' views span, read and written (last execution)
+  double gb_per_s() const { return execute_ms > 0 ? static_cast<double>(bytes) / (execute_ms * 1e6) : 0.0; }
+
+  std::string to_string() const;
+  nlohmann::json to_json() const;
+};
+
+class Program {
+ public:
+  Program(const Workload& workload, Target target);  // Workload::compile
+  ~Program();  // waits for running tasks (errors are dropped: call synchronize() to see them)
+  Program(Program&&) noexcept;
+  Program& operator=(Program&&) noexcept;
+
+  void set_size(const std::string& name, std::int64_t value);
+  void execute();
+  void synchronize();
+
+  const ProgramStats& stats() const;
+  const Target& target() const;
+  // Perfetto trace of the last execution (one track per worker); needs Trace::on().
+  nlohmann::json trace() const;
+
+ public:
+  struct Impl;  // program.cpp; public so that its task enumerator can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  nlohmann::json last_trace_;
+};
+
+}  // namespace pto
+
+template <>
+struct fmt::formatter<pto::ProgramStats> : fmt::formatter<std::string> {
+  auto format(const pto::ProgramStats& stats, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string>::format(stats.to_string(), ctx);
+  }
+};

@@ -1,0 +1,213 @@
+#include "frontend/tensor.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "runtime/error.hpp"
+
+namespace pto {
+
+struct Tensor::Storage {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<std::int64_t> shape, strides;
+  void* data = nullptr;
+  std::vector<std::byte> owned;
+};
+
+namespace {
+
+std::vector<std::int64_t> dense_strides(const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
+  return strides;
+}
+
+void check_shape(const std::string& name, const std::vector<std::int64_t>& shape) {
+  if (shape.empty()) throw Error(fmt::format("tensor '{}': give at least one dimension", name));
+  for (std::int64_t extent : shape) {
+    if (extent < 0)
+      throw Error(fmt::format("tensor '{}': shape [{}] has a negative extent", name, fmt::join(shape, ", ")));
+  }
+}
+
+}  // namespace
+
+Tensor Tensor::host(std::string name, DType dtype, std::vector<std::int64_t> shape) {
+  check_shape(name, shape);
+  Tensor tensor;
+  tensor.storage_ = std::make_shared<Storage>();
+  Storage& s = *tensor.storage_;
+  s.name = std::move(name);
+  s.dtype = dtype;
+  s.strides = dense_strides(shape);
+  s.shape = std::move(shape);
+  s.owned.resize(static_cast<std::size_t>(tensor.elements() * size_bytes(dtype)));
+  s.data = s.owned.data();
+  return tensor;
+}
+
+Tensor Tensor::wrap(std::string name, void* data, DType dtype, std::vector<std::int64_t> shape,
+                    std::vector<std::int64_t> strides) {
+  check_shape(name, shape);
+  if (data == nullptr) throw Error(fmt::format("tensor '{}': wrap() needs the data pointer, got null", name));
+  if (strides.empty()) strides = dense_strides(shape);
+  if (strides.size() != shape.size()) {
+    throw Error(fmt::format("tensor '{}': {} strides for {} dimensions; give one stride (in elements) per dimension",
+                            name, strides.size(), shape.size()));
+  }
+  for (std::int64_t stride : strides) {
+    if (stride < 0) throw Error(fmt::format("tensor '{}': negative strides are not supported", name));
+  }
+  Tensor tensor;
+  tensor.storage_ = std::make_shared<Storage>();
+  Storage& s = *tensor.storage_;
+  s.name = std::move(name);
+  s.dtype = dtype;
+  s.shape = std::move(shape);
+  s.strides = std::move(strides);
+  s.data = data;
+  return tensor;
+}
+
+const std::string& Tensor::name() const {
+  return storage_->name;
+}
+DType Tensor::dtype() const {
+  return storage_->dtype;
+}
+const std::vector<std::int64_t>& Tensor::shape() const {
+  return storage_->shape;
+}
+const std::vector<std::int64_t>& Tensor::strides() const {
+  return storage_->strides;
+}
+void* Tensor::data() const {
+  return storage_->data;
+}
+
+std::int64_t Tensor::elements() const {
+  std::int64_t n = 1;
+  for (std::int64_t extent : shape()) n *= extent;
+  return n;
+}
+
+std::int64_t Tensor::footprint_bytes() const {
+  if (elements() == 0) return 0;
+  std::int64_t last = 0;
+  for (std::size_t i = 0; i < shape().size(); ++i) last += (shape()[i] - 1) * strides()[i];
+  return (last + 1) * size_bytes(dtype());
+}
+
+void Tensor::check_dtype(DType wanted) const {
+  if (wanted != dtype()) {
+    throw Error(fmt::format("tensor '{}' holds {}, not {}", name(), pto::name(dtype()), pto::name(wanted)));
+  }
+}
+
+View Tensor::view() const {
+  if (!valid()) throw Error("a view of an empty Tensor: create it with Tensor::host or Tensor::wrap first");
+  View v;
+  v.tensor_ = *this;
+  for (std::size_t i = 0; i < shape().size(); ++i) v.dims_.push_back({shape()[i], strides()[i]});
+  v.description_ = name();
+  return v;
+}
+View Tensor::operator[](const Expr& index) const {
+  return view()[index];
+}
+View Tensor::at(int dim, const Expr& index) const {
+  return view().at(dim, index);
+}
+View Tensor::rows(const Expr& start, const Expr& count) const {
+  return view().rows(start, count);
+}
+View Tensor::slice(int dim, const Expr& start, const Expr& count) const {
+  return view().slice(dim, start, count);
+}
+
+void View::check_dim(int dim, const char* op) const {
+  if (dim < 0 || dim >= rank()) {
+    throw Error(
+        fmt::format("{}.{}: dimension {} does not exist; the view has {} dimension(s)", description_, op, dim, rank()));
+  }
+}
+
+View View::at(int dim, const Expr& index) const {
+  check_dim(dim, "at");
+  View v = *this;
+  const Dim removed = dims_[static_cast<std::size_t>(dim)];
+  v.checks_.push_back({index, 1, removed.extent, dim, true});
+  v.offset_ = offset_ + index * removed.stride;
+  v.dims_.erase(v.dims_.begin() + dim);
+  v.description_ = dim == 0 ? fmt::format("{}[{}]", description_, index.to_string())
+                            : fmt::format("{}.at({}, {})", description_, dim, index.to_string());
+  return v;
+}
+
+View View::slice(int dim, const Expr& start, const Expr& count) const {
+  check_dim(dim, "slice");
+  View v = *this;
+  Dim& d = v.dims_[static_cast<std::size_t>(dim)];
+  v.checks_.push_back({start, count, d.extent, dim, false});
+  v.offset_ = offset_ + start * d.stride;
+  d.extent = count;
+  v.description_ = dim == 0
+                       ? fmt::format("{}.rows({}, {})", description_, start.to_string(), count.to_string())
+                       : fmt::format("{}.slice({}, {}, {})", description_, dim, start.to_string(), count.to_string());
+  return v;
+}
+
+std::string View::binding_problem() const {
+  if (rank() > 2) {
+    return fmt::format(
+        "the view {} has {} dimensions; a kernel parameter takes at most 2: index or slice it down "
+        "with [] / at(dim, i)",
+        description_, rank());
+  }
+  if (rank() >= 1) {
+    const Dim& last = dims_.back();
+    const bool single = last.extent.is_constant() && last.extent.constant_value() <= 1;
+    if (last.stride != 1 && !single) {
+      return fmt::format(
+          "the view {} has a column stride of {}; a kernel parameter needs contiguous rows "
+          "(column stride 1)",
+          description_, last.stride);
+    }
+  }
+  return {};
+}
+
+ResolvedView View::resolve(const ExprEnv& env) const {
+  for (const Check& check : checks_) {
+    const std::int64_t value = check.value.eval(env), count = check.count.eval(env), extent = check.extent.eval(env);
+    if (value < 0 || count < 0 || value + count > extent) {
+      const std::string shown = check.is_index ? fmt::format("index {} ({})", value, check.value.to_string())
+                                               : fmt::format("rows [{}, {}) ({}, count {})", value, value + count,
+                                                             check.value.to_string(), check.count.to_string());
+      throw Error(fmt::format("view {} of tensor '{}' [{}]: {} is outside dimension {} of extent {}", description_,
+                              tensor_.name(), fmt::join(tensor_.shape(), "x"), shown, check.dim, extent));
+    }
+  }
+  TensorView out;
+  out.dtype = tensor_.dtype();
+  const std::int64_t offset = offset_.eval(env);
+  out.data = static_cast<std::byte*>(tensor_.data()) + offset * size_bytes(out.dtype);
+  if (rank() == 0) {
+    out.rows = out.cols = 1;
+    out.row_stride = 1;
+  } else if (rank() == 1) {
+    out.rows = 1;
+    out.cols = dims_[0].extent.eval(env);
+    out.row_stride = out.cols;
+  } else {
+    out.rows = dims_[0].extent.eval(env);
+    out.cols = dims_[1].extent.eval(env);
+    out.row_stride = dims_[0].stride;
+  }
+  if (out.row_stride == 0) out.row_stride = out.cols;  // a view of one row of a broadcast: keep KernelArgs' rule
+  const std::int64_t elements = out.rows == 0 || out.cols == 0 ? 0 : (out.rows - 1) * out.row_stride + out.cols;
+  return {out, ByteRange{out.data, static_cast<std::size_t>(elements * size_bytes(out.dtype))}};
+}
+
+}  // namespace pto
