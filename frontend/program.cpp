@@ -78,7 +78,7 @@ class Enumerator {
       collectors_.push_back(&stage);
       run_one(statement);
       collectors_.pop_back();
-      if (!stage.empty()) after_ = std::move(stage);
+      if (!stage.empty()) after_ = join(std::move(stage));
     }
   }
 
@@ -120,13 +120,27 @@ class Enumerator {
           collectors_.push_back(&iteration);
           run(s.body);
           collectors_.pop_back();
-          if (!iteration.empty()) after_ = std::move(iteration);  // iteration i+1 follows iteration i
+          if (!iteration.empty()) after_ = join(std::move(iteration));  // iteration i+1 follows iteration i
         }
         // Later statements are ordered by Deps, not by this loop: restore the outer order.
         after_ = outer_after;
         return;
       }
     }
+  }
+
+  // What later tasks wait for when they must follow all of `tasks`: the task itself when it
+  // is one, else an empty join task after all of them, so that m later tasks add m edges
+  // instead of m x n. (Joins run on the workers like any task; stats().tasks counts kernel
+  // tasks only.)
+  std::vector<TaskId> join(std::vector<TaskId> tasks) {
+    if (tasks.size() <= 1) return tasks;
+    TaskOptions options;
+    options.name = "join";
+    options.after = std::move(tasks);
+    const TaskId id = graph_.add([] {}, std::move(options));
+    for (std::vector<TaskId>* collector : collectors_) collector->push_back(id);
+    return {id};
   }
 
   static void check_range(const Statement& s, std::int64_t begin, std::int64_t end) {

@@ -274,6 +274,49 @@ TEST_CASE("for_each runs its iterations in order (a running sum through one buff
   }
 }
 
+TEST_CASE("for_each with several tasks per iteration: each iteration waits for all of the one before") {
+  // Iteration i doubles two running sums and adds row i to each; the second sum also reads
+  // the first (so its tasks must see the whole previous iteration, not only their own chain).
+  auto step = tl::kernel("step", [](tl::Builder& k) {
+    auto x = k.in(tl::tile(1, width, f32), "x");
+    auto acc = k.inout(tl::tile(1, width, f32), "acc");
+    tl::store(acc, tl::read(acc) * 2.0 + x);
+  });
+  auto mix = tl::kernel("mix", [](tl::Builder& k) {
+    auto other = k.in(tl::tile(1, width, f32), "other");
+    auto acc = k.inout(tl::tile(1, width, f32), "acc");
+    tl::store(acc, tl::read(acc) + other * 0.5);
+  });
+  const std::int64_t n = 16;
+  std::vector<float> x = random_values(static_cast<std::size_t>(n * width), 8);
+  for (const Target target : targets) {
+    CAPTURE(name(target.kind));
+    Tensor X = Tensor::wrap("x", x.data(), DType::f32, {n, width});
+    Tensor A = Tensor::host("a", DType::f32, {1, width});
+    Tensor B = Tensor::host("b", DType::f32, {1, width});
+    Workload wl = workload("two_chains", [&](W& w) {
+      w.for_each(Dense(n), [&](Idx i) {
+        w.call(step, {X[i], A[0]});
+        w.call(step, {X[i], B[0]});
+      });
+      w.for_each(Dense(n), [&](Idx) { w.call(mix, {A[0], B[0]}); });
+    });
+    // Deps::stages orders the two loops (top-level statements); for_each orders iterations.
+    Program program = wl.task_graph(Deps::stages(), Pools::workers(4)).compile(target);
+    program.execute();
+    program.synchronize();
+    CHECK(program.stats().tasks == 3 * n);
+    for (std::int64_t c = 0; c < width; ++c) {
+      double sum = 0;
+      for (std::int64_t i = 0; i < n; ++i) sum = sum * 2.0 + x[static_cast<std::size_t>(i * width + c)];
+      double b = sum;
+      for (std::int64_t i = 0; i < n; ++i) b += sum * 0.5;
+      CHECK(A.data_as<float>()[c] == doctest::Approx(sum).epsilon(1e-5));
+      CHECK(B.data_as<float>()[c] == doctest::Approx(b).epsilon(1e-5));
+    }
+  }
+}
+
 TEST_CASE("when / otherwise (and cond) pick the call per task") {
   const auto kernel = scale_kernel();
   const std::int64_t n = 10;
