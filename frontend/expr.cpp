@@ -92,19 +92,14 @@ Expr Expr::table_rows(std::shared_ptr<const TableSource> table) {
 }
 
 Expr Expr::binary(int op, const Expr& a, const Expr& b) {
-  if (a.is_constant() && b.is_constant() && op != div_ && op != mod) {
-    // Fold constants (division is left to eval, whose error names the expression).
-    auto node = std::make_shared<ExprNode>();
-    node->kind = ExprNode::Kind::binary;
-    node->slot = op;
-    node->operands = {a, b};
-    return Expr(Expr(std::move(node)).eval(ExprEnv{}));
-  }
   auto node = std::make_shared<ExprNode>();
   node->kind = ExprNode::Kind::binary;
   node->slot = op;
   node->operands = {a, b};
-  return Expr(std::move(node));
+  Expr expr(std::move(node));
+  // Fold constants (division is left to eval, whose error names the expression).
+  if (a.is_constant() && b.is_constant() && op != div_ && op != mod) return expr.eval(ExprEnv{});
+  return expr;
 }
 
 bool Expr::is_constant() const {

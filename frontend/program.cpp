@@ -32,6 +32,8 @@ struct Program::Impl {
   std::unique_ptr<sched::Executor> executor;
   std::map<std::uint64_t, Runner> runners;  // by structural hash: one per distinct instance
   std::vector<std::pair<std::string, std::int64_t>> sizes;
+  // Declared after the executor and the runners, so destroyed first: its destructor waits
+  // for the tasks that use them.
   std::unique_ptr<TaskGraph> graph;
   Clock::time_point started;
   std::int64_t steals_before = 0;
@@ -253,14 +255,8 @@ Program::Program(const Workload& workload, Target target) : impl_(std::make_uniq
   p.executor = std::make_unique<sched::Executor>(executor_options);
 }
 
-Program::~Program() {
-  if (impl_ && impl_->graph) {
-    try {
-      impl_->graph->wait();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): documented: errors surface in synchronize()
-    }
-  }
-}
+// The task graph's destructor seals it and waits for its tasks (errors are dropped).
+Program::~Program() = default;
 
 Program::Program(Program&&) noexcept = default;
 Program& Program::operator=(Program&&) noexcept = default;
@@ -286,11 +282,8 @@ void Program::execute() {
   try {
     enumerator.run_top(p.workload.statements());
   } catch (...) {
-    // Tasks already added run to completion; the enumeration error is the one reported.
-    try {
-      p.graph->wait();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): the enumeration error is rethrown below
-    }
+    // Tasks already added run to completion (the graph's destructor waits for them); the
+    // enumeration error is the one reported.
     p.graph.reset();
     throw;
   }

@@ -205,8 +205,7 @@ ResolvedView View::resolve(const ExprEnv& env) const {
     out.cols = dims_[1].extent.eval(env);
     out.row_stride = dims_[0].stride;
   }
-  if (out.row_stride == 0) out.row_stride = out.cols;  // a view of one row of a broadcast: keep KernelArgs' rule
-  const std::int64_t elements = out.rows == 0 || out.cols == 0 ? 0 : (out.rows - 1) * out.row_stride + out.cols;
+  const std::int64_t elements = out.rows == 0 || out.cols == 0 ? 0 : (out.rows - 1) * out.stride() + out.cols;
   return {out, ByteRange{out.data, static_cast<std::size_t>(elements * size_bytes(out.dtype))}};
 }
 
