@@ -9,9 +9,14 @@
 #include <optional>
 
 #include "dsl/interpreter.hpp"
+#include "frontend/task_enumerator.hpp"
+#include "runtime/build_config.hpp"
 #include "runtime/cpu/cpu_kernel.hpp"
 #include "runtime/error.hpp"
 #include "runtime/task_graph.hpp"
+#if PTO_HAVE_CUDA
+#include "frontend/cuda_target.hpp"
+#endif
 
 namespace pto {
 
@@ -31,192 +36,82 @@ struct Program::Impl {
   Target target;
   std::unique_ptr<sched::Executor> executor;
   std::map<std::uint64_t, Runner> runners;  // by structural hash: one per distinct instance
-  std::vector<std::pair<std::string, std::int64_t>> sizes;
+#if PTO_HAVE_CUDA
+  std::unique_ptr<CudaTarget> cuda;  // Target::cuda(): replaces the executor and the runners
+#endif
+  SizeBindings sizes;
   // Declared after the executor and the runners, so destroyed first: its destructor waits
   // for the tasks that use them.
   std::unique_ptr<TaskGraph> graph;
+  bool running = false;  // between execute() and synchronize()
   Clock::time_point started;
   std::int64_t steals_before = 0;
   ProgramStats stats;
 
   Impl(const Workload& w, Target t) : workload(w), target(t) {}
 
-  void compile_kernels(const std::vector<Statement>& statements) {
-    for (const Statement& statement : statements) {
-      if (statement.call) {
-        for (const tl::KernelInstance& instance : statement.call->instances) {
-          if (runners.contains(instance.hash())) continue;
-          if (target.kind == Target::Kind::cpu) {
-            auto kernel = std::make_shared<const cpu::CpuKernel>(instance);
-            runners.emplace(instance.hash(), [kernel](const KernelArgs& args) { kernel->run(args); });
-          } else {
-            runners.emplace(instance.hash(), [instance](const KernelArgs& args) { interpret(instance, args); });
-          }
-          ++stats.kernels_compiled;
+  void compile_kernels() {
+    for_each_call(workload.statements(), [&](const CallSite& site) {
+      for (const tl::KernelInstance& instance : site.instances) {
+        if (runners.contains(instance.hash())) continue;
+        if (target.kind == Target::Kind::cpu) {
+          auto kernel = std::make_shared<const cpu::CpuKernel>(instance);
+          runners.emplace(instance.hash(), [kernel](const KernelArgs& args) { kernel->run(args); });
+        } else {
+          runners.emplace(instance.hash(), [instance](const KernelArgs& args) { interpret(instance, args); });
         }
+        ++stats.kernels_compiled;
       }
-      compile_kernels(statement.body);
-      compile_kernels(statement.otherwise);
-    }
+    });
+    stats.kernels = static_cast<std::int64_t>(runners.size());
+  }
+
+  // The host targets read host memory: a device tensor is an error naming it.
+  void check_host_tensors() const {
+    for_each_view(workload.statements(), [&](const View& view, const CallSite& site) {
+      if (!view.tensor().on_device()) return;
+      throw Error(fmt::format("call of '{}': tensor '{}' is in the memory of CUDA device {}; the {} target runs on "
+                              "host tensors (Tensor::host or Tensor::wrap), or compile for Target::cuda()",
+                              site.kernel_name, view.tensor().name(), view.tensor().device_ordinal(),
+                              name(target.kind)),
+                  site.where);
+    });
   }
 };
 
 namespace {
 
-// Walks the statements for the current sizes and tables and adds one task per call.
-class Enumerator {
+// The CPU and interpreter targets' sink: every task goes to the task graph, which infers
+// dependencies from the byte ranges and keeps the stream lanes.
+class GraphSink final : public TaskSink {
  public:
-  Enumerator(Program::Impl& program, TaskGraph& graph)  // NOLINT: Impl is the program's own
-      : p_(program), graph_(graph) {
-    env_.vars.assign(static_cast<std::size_t>(program.workload.index_slots()), 0);
-    env_.sizes = &program.sizes;
+  GraphSink(TaskGraph& graph, const std::map<std::uint64_t, Runner>& runners, int streams)
+      : graph_(graph), runners_(runners), streams_(streams) {}
+
+  TaskId add(CallTask task, std::vector<TaskId> after) override {
+    TaskOptions options;
+    options.name = task.instance->name();
+    options.reads = std::move(task.reads);
+    options.writes = std::move(task.writes);
+    options.after = std::move(after);
+    options.bytes = task.bytes;
+    options.key = task.key;
+    if (streams_ > 0) options.stream = static_cast<int>(task.ordinal % streams_);
+    const Runner* runner = &runners_.at(task.instance->hash());
+    return graph_.add([runner, args = std::move(task.args)] { (*runner)(args); }, std::move(options));
   }
 
-  void run_top(const std::vector<Statement>& statements) {
-    if (p_.workload.schedule().deps.kind != Deps::Kind::stages) return run(statements);
-    // Deps::stages: each top-level statement's tasks wait for all tasks of the one before.
-    for (const Statement& statement : statements) {
-      std::vector<TaskId> stage;
-      collectors_.push_back(&stage);
-      run_one(statement);
-      collectors_.pop_back();
-      if (!stage.empty()) after_ = join(std::move(stage));
-    }
-  }
-
-  std::int64_t tasks() const { return tasks_; }
-  std::int64_t bytes() const { return bytes_; }
-
- private:
-  void run(const std::vector<Statement>& statements) {
-    for (const Statement& statement : statements) run_one(statement);
-  }
-
-  void run_one(const Statement& s) {
-    switch (s.kind) {
-      case Statement::Kind::call: return call(*s.call);
-      case Statement::Kind::when:
-        if (s.predicate.eval(env_) != 0) {
-          run(s.body);
-        } else {
-          run(s.otherwise);
-        }
-        return;
-      case Statement::Kind::parallel_for:
-      case Statement::Kind::select: {
-        const std::int64_t begin = s.axis.begin.eval(env_), end = s.axis.end.eval(env_);
-        check_range(s, begin, end);
-        for (std::int64_t i = begin; i < end; ++i) {
-          env_.vars[static_cast<std::size_t>(s.slot)] = i;
-          run(s.body);
-        }
-        return;
-      }
-      case Statement::Kind::for_each: {
-        const std::int64_t begin = s.axis.begin.eval(env_), end = s.axis.end.eval(env_);
-        check_range(s, begin, end);
-        const std::vector<TaskId> outer_after = after_;
-        for (std::int64_t i = begin; i < end; ++i) {
-          env_.vars[static_cast<std::size_t>(s.slot)] = i;
-          std::vector<TaskId> iteration;
-          collectors_.push_back(&iteration);
-          run(s.body);
-          collectors_.pop_back();
-          if (!iteration.empty()) after_ = join(std::move(iteration));  // iteration i+1 follows iteration i
-        }
-        // Later statements are ordered by Deps, not by this loop: restore the outer order.
-        after_ = outer_after;
-        return;
-      }
-    }
-  }
-
-  // What later tasks wait for when they must follow all of `tasks`: the task itself when it
-  // is one, else an empty join task after all of them, so that m later tasks add m edges
-  // instead of m x n. (Joins run on the workers like any task; stats().tasks counts kernel
-  // tasks only.)
-  std::vector<TaskId> join(std::vector<TaskId> tasks) {
-    if (tasks.size() <= 1) return tasks;
+  TaskId join(std::vector<TaskId> after) override {
     TaskOptions options;
     options.name = "join";
-    options.after = std::move(tasks);
-    const TaskId id = graph_.add([] {}, std::move(options));
-    for (std::vector<TaskId>* collector : collectors_) collector->push_back(id);
-    return {id};
+    options.after = std::move(after);
+    return graph_.add([] {}, std::move(options));
   }
 
-  static void check_range(const Statement& s, std::int64_t begin, std::int64_t end) {
-    if (begin > end) {
-      throw Error(fmt::format("{} over {}: the axis runs from {} to {} (its end is before its begin)",
-                              s.kind == Statement::Kind::select ? "select" : "loop", s.axis.description, begin, end),
-                  s.where);
-    }
-  }
-
-  void call(const CallSite& site) {
-    std::size_t tier = 0;
-    if (site.tier) {
-      const std::int64_t value = site.tier->eval(env_);
-      if (value < 0 || value >= static_cast<std::int64_t>(site.instances.size())) {
-        throw Error(fmt::format("call of family '{}': tier {} (from {}) does not exist; the family has tiers 0..{}",
-                                site.kernel_name, value, site.tier->to_string(), site.instances.size() - 1),
-                    site.where);
-      }
-      tier = static_cast<std::size_t>(value);
-    }
-    const tl::KernelInstance& instance = site.instances[tier];
-    const ir::Kernel& kernel = instance.ir();
-    KernelArgs args;
-    TaskOptions options;
-    options.name = instance.name();
-    std::int64_t task_bytes = 0;
-    const bool infer = p_.workload.schedule().deps.kind == Deps::Kind::infer;
-    for (std::size_t i = 0; i < site.args.size(); ++i) {
-      const ir::Param& param = kernel.params[i];
-      const auto& value = site.args[i].value();
-      if (const auto* view = std::get_if<View>(&value)) {
-        ResolvedView resolved;
-        try {
-          resolved = view->resolve(env_);
-        } catch (const Error& error) {
-          throw Error(fmt::format("call of '{}', argument '{}': {}", site.kernel_name, param.name, error.message()),
-                      site.where);
-        }
-        args.set(param.name, resolved.view);
-        task_bytes += static_cast<std::int64_t>(resolved.footprint.size);
-        if (infer) {
-          if (param.role != ir::ParamRole::out) options.reads.push_back(resolved.footprint);
-          if (param.role != ir::ParamRole::in) options.writes.push_back(resolved.footprint);
-        }
-      } else if (const auto* integer = std::get_if<Expr>(&value)) {
-        const std::int64_t v = integer->eval(env_);
-        if (is_integer(param.type.dtype)) {
-          args.set(param.name, v);
-        } else {
-          args.set(param.name, static_cast<double>(v));
-        }
-      } else {
-        args.set(param.name, std::get<double>(value));
-      }
-    }
-    options.after = after_;
-    options.bytes = task_bytes;
-    if (!env_.vars.empty()) options.key = static_cast<std::uint64_t>(env_.vars[0]);
-    const int streams = p_.workload.schedule().streams;
-    if (streams > 0) options.stream = static_cast<int>(tasks_ % streams);
-    const Runner* runner = &p_.runners.at(instance.hash());
-    const TaskId id = graph_.add([runner, args = std::move(args)] { (*runner)(args); }, std::move(options));
-    for (std::vector<TaskId>* collector : collectors_) collector->push_back(id);
-    ++tasks_;
-    bytes_ += task_bytes;
-  }
-
-  Program::Impl& p_;
+ private:
   TaskGraph& graph_;
-  ExprEnv env_;
-  std::vector<TaskId> after_;
-  std::vector<std::vector<TaskId>*> collectors_;
-  std::int64_t tasks_ = 0, bytes_ = 0;
+  const std::map<std::uint64_t, Runner>& runners_;
+  int streams_;
 };
 
 sched::GraphOptions graph_options(const Schedule& schedule) {
@@ -234,24 +129,29 @@ sched::GraphOptions graph_options(const Schedule& schedule) {
 Program::Program(const Workload& workload, Target target) : impl_(std::make_unique<Impl>(workload, target)) {
   Impl& p = *impl_;
   p.stats.target = std::string(name(target.kind));
-  if (target.kind == Target::Kind::cuda) {
-    throw Error(
-        fmt::format("workload '{}': compile(Target::cuda()) is not available yet (the CUDA target of "
-                    "workloads is being built under issue #7); use Target::cpu() or Target::interpreter()",
-                    workload.name()));
-  }
   const Schedule& schedule = workload.schedule();
   if (schedule.pools.threads < 0) {
     throw Error(fmt::format("Pools::workers({}): the worker count must be >= 0 (0: one per hardware thread)",
                             schedule.pools.threads));
   }
+  const auto start = Clock::now();
+  if (target.kind == Target::Kind::cuda) {
+#if PTO_HAVE_CUDA
+    p.cuda = std::make_unique<CudaTarget>(workload, target.device, p.stats);
+    p.stats.compile_ms = ms_since(start);
+    return;
+#else
+    throw Error(fmt::format("workload '{}': compile(Target::cuda()) needs a build with CUDA (this one has none); use "
+                            "Target::cpu() or Target::interpreter()",
+                            workload.name()));
+#endif
+  }
   const sched::ExecutorOptions executor_options{schedule.pools.threads, schedule.dispatch, schedule.ready};
   sched::validate(executor_options);
   sched::validate(graph_options(schedule));
-  const auto start = Clock::now();
-  p.compile_kernels(workload.statements());
+  p.check_host_tensors();
+  p.compile_kernels();
   p.stats.compile_ms = ms_since(start);
-  p.stats.kernels = static_cast<std::int64_t>(p.runners.size());
   p.executor = std::make_unique<sched::Executor>(executor_options);
 }
 
@@ -274,13 +174,22 @@ void Program::set_size(const std::string& name, std::int64_t value) {
 
 void Program::execute() {
   Impl& p = *impl_;
-  if (p.graph) throw Error("execute() while the previous execution runs: call synchronize() first");
+  if (p.running) throw Error("execute() while the previous execution runs: call synchronize() first");
   p.started = Clock::now();
+#if PTO_HAVE_CUDA
+  if (p.cuda) {
+    p.cuda->execute(p.sizes, p.stats);
+    p.running = true;
+    ++p.stats.executions;
+    return;
+  }
+#endif
   p.steals_before = p.executor->stats().steals();
   p.graph = std::make_unique<TaskGraph>(*p.executor, graph_options(p.workload.schedule()));
-  Enumerator enumerator(p, *p.graph);
+  GraphSink sink(*p.graph, p.runners, p.workload.schedule().streams);
+  TaskEnumerator enumerator(p.workload, p.sizes, sink);
   try {
-    enumerator.run_top(p.workload.statements());
+    enumerator.run();
   } catch (...) {
     // Tasks already added run to completion (the graph's destructor waits for them); the
     // enumeration error is the one reported.
@@ -288,6 +197,7 @@ void Program::execute() {
     throw;
   }
   p.graph->seal();
+  p.running = true;
   ++p.stats.executions;
   p.stats.tasks = enumerator.tasks();
   p.stats.bytes = enumerator.bytes();
@@ -295,7 +205,20 @@ void Program::execute() {
 
 void Program::synchronize() {
   Impl& p = *impl_;
-  if (!p.graph) return;
+  if (!p.running) return;
+  p.running = false;
+#if PTO_HAVE_CUDA
+  if (p.cuda) {
+    try {
+      p.cuda->synchronize(p.stats);
+    } catch (...) {
+      p.stats.execute_ms = ms_since(p.started);
+      throw;
+    }
+    p.stats.execute_ms = ms_since(p.started);
+    return;
+  }
+#endif
   std::exception_ptr error;
   try {
     p.graph->wait();
@@ -329,6 +252,10 @@ std::string ProgramStats::to_string() const {
   std::string out = fmt::format("target {}: {} tasks, {} kernels ({} compiled in {:.1f} ms), execute {:.3f} ms", target,
                                 tasks, kernels, kernels_compiled, compile_ms, execute_ms);
   out += fmt::format(", {} steals, {:.2f} MB at {:.2f} GB/s", steals, static_cast<double>(bytes) / 1e6, gb_per_s());
+  if (launches > 0) {
+    out += fmt::format(", {} launches, device {:.3f} ms ({:.2f} GB/s), {:.2f} MB copied host<->device", launches,
+                       device_ms, device_gb_per_s(), static_cast<double>(transfer_bytes) / 1e6);
+  }
   out += fmt::format(", tasks per worker [{}]", fmt::join(tasks_per_worker, ", "));
   if (!tasks_per_stream.empty()) out += fmt::format(", per stream [{}]", fmt::join(tasks_per_stream, ", "));
   return out;
@@ -346,7 +273,11 @@ nlohmann::json ProgramStats::to_json() const {
           {"tasks_per_stream", tasks_per_stream},
           {"steals", steals},
           {"bytes", bytes},
-          {"gb_per_s", gb_per_s()}};
+          {"gb_per_s", gb_per_s()},
+          {"launches", launches},
+          {"device_ms", device_ms},
+          {"device_gb_per_s", device_gb_per_s()},
+          {"transfer_bytes", transfer_bytes}};
 }
 
 }  // namespace pto

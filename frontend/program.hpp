@@ -12,8 +12,10 @@
 // kernel is compiled again (stats().kernels_compiled counts compilations, all at compile).
 //
 // Targets (docs/workloads.md): interpreter (each task runs the reference interpreter on the
-// executor's threads) and cpu (LLVM-compiled kernels; a build without LLVM runs the
-// interpreter and says so). Every schedule option is honoured on both.
+// executor's threads), cpu (LLVM-compiled kernels; a build without LLVM runs the
+// interpreter and says so) and cuda (NVRTC-compiled kernels, tasks batched into launches:
+// frontend/cuda_target.hpp). Every schedule option is honoured on the first two; the CUDA
+// target rejects those it cannot honour when compiling.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +43,11 @@ struct ProgramStats {
   std::int64_t steals = 0;
   std::int64_t bytes = 0;  // bytes the tasks' views span, read and written (last execution)
   double gb_per_s() const { return execute_ms > 0 ? static_cast<double>(bytes) / (execute_ms * 1e6) : 0.0; }
+  // The CUDA target only (zero elsewhere):
+  std::int64_t launches = 0;        // kernel launches of the last execution
+  double device_ms = 0.0;           // GPU time from the inputs on the device to the last launch's end
+  std::int64_t transfer_bytes = 0;  // host tensors copied to the device and back
+  double device_gb_per_s() const { return device_ms > 0 ? static_cast<double>(bytes) / (device_ms * 1e6) : 0.0; }
 
   std::string to_string() const;
   nlohmann::json to_json() const;

@@ -69,6 +69,7 @@ struct Schedule {
   Window window = Window::unbounded();
   Ready ready = Ready::work_steal();
   Start start = Start::threshold(1);
+  bool start_given = false;  // set by task_graph(Start): targets that launch later reject a threshold
   Trace trace = Trace::off();
   Pools pools;
 };

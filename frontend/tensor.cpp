@@ -3,7 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/build_config.hpp"
 #include "runtime/error.hpp"
+#if PTO_HAVE_CUDA
+#include "runtime/cuda/device.hpp"
+#endif
 
 namespace pto {
 
@@ -13,6 +20,10 @@ struct Tensor::Storage {
   std::vector<std::int64_t> shape, strides;
   void* data = nullptr;
   std::vector<std::byte> owned;
+#if PTO_HAVE_CUDA
+  std::shared_ptr<cuda::DeviceBuffer> device_memory;  // device tensors: `data` is its address
+#endif
+  int device = -1;
 };
 
 namespace {
@@ -68,6 +79,86 @@ Tensor Tensor::wrap(std::string name, void* data, DType dtype, std::vector<std::
   s.strides = std::move(strides);
   s.data = data;
   return tensor;
+}
+
+Tensor Tensor::device(std::string name, DType dtype, std::vector<std::int64_t> shape, int device) {
+  check_shape(name, shape);
+#if PTO_HAVE_CUDA
+  Tensor tensor;
+  tensor.storage_ = std::make_shared<Storage>();
+  Storage& s = *tensor.storage_;
+  s.name = std::move(name);
+  s.dtype = dtype;
+  s.strides = dense_strides(shape);
+  s.shape = std::move(shape);
+  s.device = device;
+  const std::shared_ptr<cuda::Device> gpu = cuda::Device::get(device);
+  // At least one byte, so that an empty tensor still has a distinct address.
+  const auto bytes = static_cast<std::size_t>(std::max<std::int64_t>(tensor.footprint_bytes(), 1));
+  s.device_memory = std::make_shared<cuda::DeviceBuffer>(gpu, bytes);
+  const cuda::Stream stream(gpu);
+  s.device_memory->fill_zero(stream);
+  stream.synchronize();
+  s.data = s.device_memory->pointer();
+  return tensor;
+#else
+  (void)dtype;
+  (void)device;
+  throw Error(fmt::format("tensor '{}': Tensor::device needs a build with CUDA (this one has none); use Tensor::host",
+                          name));
+#endif
+}
+
+bool Tensor::on_device() const {
+  return storage_->device >= 0;
+}
+int Tensor::device_ordinal() const {
+  return storage_->device;
+}
+
+void Tensor::check_host(const char* operation) const {
+  if (on_device()) {
+    throw Error(fmt::format("tensor '{}': {}() reads host memory, but the tensor is in the memory of CUDA device {}; "
+                            "copy it out with copy_to() or to_vector()",
+                            name(), operation, device_ordinal()));
+  }
+}
+
+void Tensor::check_copy(const char* operation, std::size_t bytes) const {
+  if (bytes != static_cast<std::size_t>(footprint_bytes())) {
+    throw Error(fmt::format("tensor '{}' [{}] {}: {} bytes given; the tensor spans {} bytes", name(),
+                            fmt::join(shape(), "x"), operation, bytes, footprint_bytes()));
+  }
+}
+
+void Tensor::copy_from(const void* source, std::size_t bytes) const {
+  check_copy("copy_from", bytes);
+  if (bytes == 0) return;
+#if PTO_HAVE_CUDA
+  if (on_device()) {
+    const std::shared_ptr<cuda::Device> gpu = cuda::Device::get(device_ordinal());
+    const cuda::Stream stream(gpu);
+    storage_->device_memory->upload(source, bytes, stream);
+    stream.synchronize();
+    return;
+  }
+#endif
+  std::memcpy(data(), source, bytes);
+}
+
+void Tensor::copy_to(void* destination, std::size_t bytes) const {
+  check_copy("copy_to", bytes);
+  if (bytes == 0) return;
+#if PTO_HAVE_CUDA
+  if (on_device()) {
+    const std::shared_ptr<cuda::Device> gpu = cuda::Device::get(device_ordinal());
+    const cuda::Stream stream(gpu);
+    storage_->device_memory->download(destination, bytes, stream);
+    stream.synchronize();
+    return;
+  }
+#endif
+  std::memcpy(destination, data(), bytes);
 }
 
 const std::string& Tensor::name() const {

@@ -1,7 +1,10 @@
 // Tensors a workload reads and writes, and views of them that kernel calls bind.
 //
 // A Tensor is an n-dimensional strided array (shape, dtype, strides in elements) in host
-// memory, either owned (Tensor::host, zero-filled) or the user's (Tensor::wrap). A View
+// memory, either owned (Tensor::host, zero-filled) or the user's (Tensor::wrap), or in GPU
+// memory (Tensor::device, dense, zero-filled; filled and read with copy_from / copy_to).
+// Host tensors run on every target (the CUDA target copies them over and back each
+// execution); device tensors run on the CUDA target only, without copies. A View
 // narrows it with index expressions, so one call site binds a different slice per task:
 //
 //   Tensor K = Tensor::wrap("k", k_data, f16, {total_tokens, heads, head_dim});
@@ -34,20 +37,43 @@ class Tensor {
   // `strides` in elements; empty: dense row-major.
   static Tensor wrap(std::string name, void* data, DType dtype, std::vector<std::int64_t> shape,
                      std::vector<std::int64_t> strides = {});
+  // Dense, zero-filled, in the memory of CUDA device `device` (an error without one).
+  static Tensor device(std::string name, DType dtype, std::vector<std::int64_t> shape, int device = 0);
 
   const std::string& name() const;
   DType dtype() const;
   const std::vector<std::int64_t>& shape() const;
   const std::vector<std::int64_t>& strides() const;
   int rank() const { return static_cast<int>(shape().size()); }
+  // The first element's address: in host memory, or in the device's for device tensors.
   void* data() const;
+  bool on_device() const;
+  int device_ordinal() const;  // -1 for host tensors
   std::int64_t elements() const;
   std::int64_t footprint_bytes() const;  // from the first to one past the last element
 
+  // Host tensors only (a device tensor's data is read with copy_to).
   template <typename T>
   T* data_as() const {
     check_dtype(dtype_of<T>());
+    check_host("data_as");
     return static_cast<T*>(data());
+  }
+
+  // The whole footprint (footprint_bytes()) in and out, for host and device tensors alike.
+  void copy_from(const void* source, std::size_t bytes) const;
+  void copy_to(void* destination, std::size_t bytes) const;
+  template <typename T>
+  void copy_from(const std::vector<T>& values) const {
+    check_dtype(dtype_of<T>());
+    copy_from(values.data(), values.size() * sizeof(T));
+  }
+  template <typename T>
+  std::vector<T> to_vector() const {
+    check_dtype(dtype_of<T>());
+    std::vector<T> out(static_cast<std::size_t>(footprint_bytes()) / sizeof(T));
+    copy_to(out.data(), out.size() * sizeof(T));
+    return out;
   }
 
   View view() const;
@@ -61,6 +87,8 @@ class Tensor {
  private:
   struct Storage;
   void check_dtype(DType wanted) const;
+  void check_host(const char* operation) const;
+  void check_copy(const char* operation, std::size_t bytes) const;
   std::shared_ptr<Storage> storage_;
 };
 

@@ -147,7 +147,10 @@ class Workload {
   void set(Deps deps) { schedule_.deps = deps; }
   void set(Window window) { schedule_.window = window; }
   void set(Ready ready) { schedule_.ready = ready; }
-  void set(Start start) { schedule_.start = start; }
+  void set(Start start) {
+    schedule_.start = start;
+    schedule_.start_given = true;
+  }
   void set(Trace trace) { schedule_.trace = trace; }
   void set(Pools pools) { schedule_.pools = pools; }
 

@@ -7,6 +7,8 @@
 //
 // CTA b runs task b: its parameters are tasks[b * params .. b * params + params), one
 // ArgSlot per parameter as on the CPU (runtime/cpu/kernel_abi.hpp), with device pointers.
+// The entry calls the task body, `pto_body_<hash>(args, task, tiles, fault)`, a device
+// function that persistent kernels (generate_persistent, below) call too.
 //
 // How values map onto the CTA (`threads_per_cta` threads):
 // - scalars are registers, computed redundantly by every thread (so control flow that
@@ -30,6 +32,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dsl/ir.hpp"
 
@@ -39,8 +42,11 @@ inline constexpr int threads_per_cta = 128;
 inline constexpr std::int64_t shared_limit_bytes = 160 * 1024;
 
 struct GeneratedKernel {
-  std::string source;  // includes "pto_cuda_support.h" (support_header.hpp)
-  std::string symbol;  // pto_kernel_<hash>
+  std::string source;       // includes "pto_cuda_support.h" (support_header.hpp)
+  std::string symbol;       // pto_kernel_<hash>: the grid entry
+  std::string body;         // the task body, a __device__ function (part of `source`)
+  std::string body_symbol;  // pto_body_<hash>
+  int params = 0;           // ArgSlots per task
   int threads = threads_per_cta;
   std::int64_t tile_bytes = 0;  // per CTA
   bool tiles_in_shared = true;  // false: the launcher passes tile_bytes of global memory per CTA
@@ -48,5 +54,28 @@ struct GeneratedKernel {
 };
 
 GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural_hash);
+
+// A persistent kernel over several kernel instances' bodies (Dispatch::work_steal on the
+// CUDA target):
+//
+//   extern "C" __global__ void pto_persistent_<hash>(const pto::ArgSlot* tasks,
+//       const int* kernel_of, int task_count, int* counter, unsigned char* tile_scratch,
+//       pto::Fault* fault)
+//
+// The grid is as many CTAs as fit on the device at once; each CTA claims task indices
+// from *counter (zeroed by the launcher) with atomicAdd until task_count is reached, and
+// runs task t's body number kernel_of[t] on tasks[t * slots_per_task ..]. Claims follow
+// the array order, which the launcher sorts longest task first.
+struct PersistentKernel {
+  std::string source;
+  std::string symbol;
+  int kernel_count = 0;
+  int slots_per_task = 0;       // the most parameters of any body
+  std::int64_t tile_bytes = 0;  // the largest body's tile space, per CTA
+  bool tiles_in_shared = true;
+  std::int64_t shared_bytes() const { return tiles_in_shared ? tile_bytes : 0; }
+};
+
+PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels);
 
 }  // namespace pto::cuda

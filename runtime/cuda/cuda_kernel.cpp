@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dsl/ir_analysis.hpp"
@@ -43,23 +44,31 @@ CUfunction CudaKernel::function(const std::shared_ptr<Device>& device) const {
   return function_;
 }
 
+std::size_t CudaKernel::scratch_bytes(int tasks) const {
+  if (generated_.tiles_in_shared) return 0;
+  return static_cast<std::size_t>(generated_.tile_bytes) * static_cast<std::size_t>(tasks);
+}
+
 void CudaKernel::launch(const std::shared_ptr<Device>& device, const DeviceBuffer& task_slots, int tasks,
                         const DeviceBuffer& fault, const Stream& stream) const {
-  const CUfunction entry = function(device);
   CUdeviceptr scratch = 0;
   if (!generated_.tiles_in_shared) {
     // Tiles too large for shared memory live in global memory, a slice per CTA. The buffer
     // only grows; launches of one such kernel on two streams at once would share it, so
     // they are serialised by the caller (the single-task run() and the benchmarks are).
     std::lock_guard<std::mutex> guard(mutex_);
-    const std::size_t bytes = static_cast<std::size_t>(generated_.tile_bytes) * static_cast<std::size_t>(tasks);
+    const std::size_t bytes = scratch_bytes(tasks);
     if (!scratch_ || scratch_->bytes() < bytes) scratch_ = std::make_unique<DeviceBuffer>(device, bytes);
     scratch = scratch_->address();
   }
-  CUdeviceptr slots = task_slots.address();
-  CUdeviceptr fault_address = fault.address();
+  launch(device, task_slots.address(), tasks, scratch, fault.address(), stream);
+}
+
+void CudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr task_slots, int tasks,
+                        CUdeviceptr tile_scratch, CUdeviceptr fault, const Stream& stream) const {
+  const CUfunction entry = function(device);
   int task_count = tasks;
-  void* parameters[] = {&slots, &task_count, &scratch, &fault_address};
+  void* parameters[] = {&task_slots, &task_count, &tile_scratch, &fault};
   LaunchShape shape;
   shape.grid = static_cast<unsigned>(tasks);
   shape.block = static_cast<unsigned>(generated_.threads);
@@ -132,6 +141,75 @@ void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& devi
     if (tensor.data != nullptr) buffers[i].download(tensor.data, sizes[i], stream);
   }
   stream.synchronize();
+}
+
+}  // namespace pto::cuda
+
+namespace pto::cuda {
+
+namespace {
+
+std::vector<GeneratedKernel> generated_of(const std::vector<const CudaKernel*>& kernels) {
+  std::vector<GeneratedKernel> out;
+  out.reserve(kernels.size());
+  for (const CudaKernel* kernel : kernels) out.push_back(kernel->generated());
+  return out;
+}
+
+std::string names_of(const std::vector<const CudaKernel*>& kernels) {
+  std::string out;
+  for (const CudaKernel* kernel : kernels) out += (out.empty() ? "" : ", ") + kernel->instance().name();
+  return out;
+}
+
+}  // namespace
+
+PersistentCudaKernel::PersistentCudaKernel(std::vector<const CudaKernel*> kernels, int arch)
+    : generated_(generate_persistent(generated_of(kernels))),
+      what_(fmt::format("persistent kernel over [{}]", names_of(kernels))) {
+  GeneratedKernel compiled;
+  compiled.source = generated_.source;
+  compiled.symbol = generated_.symbol;
+  cubin_ = NvrtcCompiler::instance().compile(compiled, "persistent", arch);
+}
+
+CUfunction PersistentCudaKernel::function(const std::shared_ptr<Device>& device) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (function_ == nullptr) {
+    if (device->arch() != cubin_.arch) {
+      throw Error(fmt::format("the {} was compiled for sm_{}, but {} is sm_{}", what_, cubin_.arch, device->name(),
+                              device->arch()));
+    }
+    module_ = std::make_shared<Module>(device, cubin_.image, what_);
+    function_ = module_->function(generated_.symbol);
+    grid_ = resident_ctas(*device, function_, threads_per_cta, static_cast<std::size_t>(generated_.shared_bytes()),
+                          what_);
+  }
+  return function_;
+}
+
+unsigned PersistentCudaKernel::grid(const std::shared_ptr<Device>& device) const {
+  function(device);
+  return grid_;
+}
+
+std::size_t PersistentCudaKernel::scratch_bytes(const std::shared_ptr<Device>& device) const {
+  if (generated_.tiles_in_shared) return 0;
+  return static_cast<std::size_t>(generated_.tile_bytes) * grid(device);
+}
+
+void PersistentCudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of,
+                                  int tasks, CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault,
+                                  const Stream& stream) const {
+  const CUfunction entry = function(device);
+  int task_count = tasks;
+  void* parameters[] = {&slots, &kernel_of, &task_count, &counter, &tile_scratch, &fault};
+  LaunchShape shape;
+  // More CTAs than tasks would only claim past the end.
+  shape.grid = std::min(grid_, static_cast<unsigned>(std::max(tasks, 0)));
+  shape.block = static_cast<unsigned>(threads_per_cta);
+  shape.shared_bytes = static_cast<std::size_t>(generated_.shared_bytes());
+  cuda::launch(*device, entry, shape, stream, parameters, what_);
 }
 
 }  // namespace pto::cuda

@@ -51,6 +51,12 @@ class CudaKernel {
   // one DeviceFault (zeroed by the caller). Asynchronous on `stream`.
   void launch(const std::shared_ptr<Device>& device, const DeviceBuffer& task_slots, int tasks,
               const DeviceBuffer& fault, const Stream& stream) const;
+  // The same with every address given: `tile_scratch` must hold tasks x tile_bytes when the
+  // tiles are not in shared memory (scratch_bytes(tasks)); callers that launch on several
+  // streams at once give each stream its own.
+  void launch(const std::shared_ptr<Device>& device, CUdeviceptr task_slots, int tasks, CUdeviceptr tile_scratch,
+              CUdeviceptr fault, const Stream& stream) const;
+  std::size_t scratch_bytes(int tasks) const;
 
   // Throws the interpreter's pto::Error for a recorded fault; `slots` are the faulting
   // task's ArgSlots (for the tensor's shape in bounds messages). No-op without a fault.
@@ -66,6 +72,42 @@ class CudaKernel {
   mutable std::shared_ptr<Module> module_;
   mutable CUfunction function_ = nullptr;
   mutable std::unique_ptr<DeviceBuffer> scratch_;  // tile memory when tiles do not fit in shared memory
+};
+
+// Dispatch::work_steal on the GPU: one persistent kernel over several kernels' task bodies
+// (generate_persistent), CTAs claiming tasks through an atomic counter.
+//
+//   PersistentCudaKernel persistent({&tier0, &tier1});  // compiles; needs no GPU
+//   persistent.launch(device, slots, kernel_of, tasks, counter, scratch, fault, stream);
+//
+// slots: tasks x generated().slots_per_task ArgSlots (a kernel with fewer parameters
+// leaves the rest unused); kernel_of: tasks ints, the index of each task's kernel in the
+// constructor's list; counter: one int, zero at launch; fault: one DeviceFault, whose task
+// is an index into these arrays. The arrays' order is the claim order.
+class PersistentCudaKernel {
+ public:
+  explicit PersistentCudaKernel(std::vector<const CudaKernel*> kernels, int arch = target_arch());
+
+  const PersistentKernel& generated() const noexcept { return generated_; }
+  const Cubin& cubin() const noexcept { return cubin_; }
+
+  // CTAs resident on `device` at once: the grid of every launch.
+  unsigned grid(const std::shared_ptr<Device>& device) const;
+  std::size_t scratch_bytes(const std::shared_ptr<Device>& device) const;  // 0 with tiles in shared memory
+
+  void launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of, int tasks,
+              CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault, const Stream& stream) const;
+
+ private:
+  CUfunction function(const std::shared_ptr<Device>& device) const;
+
+  PersistentKernel generated_;
+  Cubin cubin_;
+  std::string what_;
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<Module> module_;
+  mutable CUfunction function_ = nullptr;
+  mutable unsigned grid_ = 0;
 };
 
 }  // namespace pto::cuda

@@ -108,6 +108,11 @@ void Stream::synchronize() const {
   device_->check(device_->driver().api().cuStreamSynchronize(stream_), "cuStreamSynchronize (a kernel failed?)");
 }
 
+void Stream::wait(const Event& event) const {
+  device_->make_current();
+  device_->check(device_->driver().api().cuStreamWaitEvent(stream_, event.handle(), 0), "cuStreamWaitEvent");
+}
+
 Event::Event(std::shared_ptr<Device> device) : device_(std::move(device)) {
   device_->make_current();
   device_->check(device_->driver().api().cuEventCreate(&event_, CU_EVENT_DEFAULT), "cuEventCreate");
@@ -262,19 +267,29 @@ CUfunction Module::function(const std::string& symbol) const {
   return function;
 }
 
+namespace {
+
+// Checks `bytes` of dynamic shared memory against the device and opts the function into
+// more than the default 48 KiB (needed before a launch or an occupancy query).
+void allow_shared(const Device& device, CUfunction function, std::size_t bytes, const std::string& what) {
+  if (bytes > device.max_shared_per_block()) {
+    throw Error(fmt::format("{} needs {} bytes of shared memory per CTA; {} allows {}", what, bytes, device.name(),
+                            device.max_shared_per_block()));
+  }
+  if (bytes > default_shared_limit) {
+    device.check(device.driver().api().cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                                          static_cast<int>(bytes)),
+                 "cuFuncSetAttribute");
+  }
+}
+
+}  // namespace
+
 void launch(const Device& device, CUfunction function, const LaunchShape& shape, const Stream& stream,
             void** parameters, const std::string& what) {
   if (shape.grid == 0) return;
   device.make_current();
-  if (shape.shared_bytes > device.max_shared_per_block()) {
-    throw Error(fmt::format("{} needs {} bytes of shared memory per CTA; {} allows {}", what, shape.shared_bytes,
-                            device.name(), device.max_shared_per_block()));
-  }
-  if (shape.shared_bytes > default_shared_limit) {
-    device.check(device.driver().api().cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                                          static_cast<int>(shape.shared_bytes)),
-                 "cuFuncSetAttribute");
-  }
+  allow_shared(device, function, shape.shared_bytes, what);
   const CUresult result = device.driver().api().cuLaunchKernel(function, shape.grid, 1, 1, shape.block, 1, 1,
                                                                static_cast<unsigned>(shape.shared_bytes),
                                                                stream.handle(), parameters, nullptr);
@@ -282,6 +297,23 @@ void launch(const Device& device, CUfunction function, const LaunchShape& shape,
     throw Error(fmt::format("launch of {} ({} CTAs x {} threads, {} bytes shared) failed: {}", what, shape.grid,
                             shape.block, shape.shared_bytes, device.driver().describe(result)));
   }
+}
+
+unsigned resident_ctas(const Device& device, CUfunction function, unsigned block, std::size_t shared_bytes,
+                       const std::string& what) {
+  device.make_current();
+  allow_shared(device, function, shared_bytes, what);
+  int per_multiprocessor = 0;
+  device.check(device.driver().api().cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, function,
+                                                                                   static_cast<int>(block),
+                                                                                   shared_bytes),
+               "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  if (per_multiprocessor < 1) {
+    throw Error(fmt::format("{} cannot run on {}: not one CTA of {} threads with {} bytes of shared memory fits on a "
+                            "multiprocessor",
+                            what, device.name(), block, shared_bytes));
+  }
+  return static_cast<unsigned>(per_multiprocessor * device.multiprocessors());
 }
 
 }  // namespace pto::cuda

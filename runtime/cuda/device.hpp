@@ -60,6 +60,8 @@ class Stream {
 
   CUstream handle() const noexcept { return stream_; }
   void synchronize() const;
+  // Work queued on this stream from now on waits for `event` (recorded on any stream).
+  void wait(const class Event& event) const;
 
  private:
   std::shared_ptr<Device> device_;
@@ -155,5 +157,10 @@ struct LaunchShape {
 // is an error naming both sizes.
 void launch(const Device& device, CUfunction function, const LaunchShape& shape, const Stream& stream,
             void** parameters, const std::string& what);
+
+// How many CTAs of `function` (`block` threads, `shared_bytes` of dynamic shared memory)
+// the whole device holds at once: the grid of a persistent kernel. An error when none fits.
+unsigned resident_ctas(const Device& device, CUfunction function, unsigned block, std::size_t shared_bytes,
+                       const std::string& what);
 
 }  // namespace pto::cuda

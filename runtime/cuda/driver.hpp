@@ -54,6 +54,8 @@ namespace pto::cuda {
   X(cuModuleUnload, "cuModuleUnload")                     \
   X(cuModuleGetFunction, "cuModuleGetFunction")           \
   X(cuFuncSetAttribute, "cuFuncSetAttribute")             \
+  X(cuOccupancyMaxActiveBlocksPerMultiprocessor,            \
+    "cuOccupancyMaxActiveBlocksPerMultiprocessor")          \
   X(cuLaunchKernel, "cuLaunchKernel")
 
 struct DriverApi {

@@ -18,15 +18,15 @@ struct ArgSlot {
 struct Fault {
   int code;            // 0 none, 1 load out of bounds, 2 store out of bounds, 3 division by zero
   int node;            // pre-order index of the faulting node
-  long long task;      // blockIdx.x of the task that faulted
+  long long task;      // index of the task that faulted, in its launch
   long long values[4]; // row, col, valid rows, valid cols (bounds faults)
 };
 
-__device__ __forceinline__ void record_fault(Fault* fault, int code, int node, long long v0 = 0, long long v1 = 0,
-                                             long long v2 = 0, long long v3 = 0) {
+__device__ __forceinline__ void record_fault(Fault* fault, long long task, int code, int node, long long v0 = 0,
+                                             long long v1 = 0, long long v2 = 0, long long v3 = 0) {
   if (atomicCAS(&fault->code, 0, code) == 0) {
     fault->node = node;
-    fault->task = blockIdx.x;
+    fault->task = task;
     fault->values[0] = v0;
     fault->values[1] = v1;
     fault->values[2] = v2;

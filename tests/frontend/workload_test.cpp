@@ -1,6 +1,7 @@
-// Workloads on the interpreter and CPU targets: loops over dense, dynamic, ragged and sparse
-// axes, descriptor tables with tiered kernel families, two-stage dependencies, for_each
-// order, conditions, reuse without recompiling, schedule options, and the errors of misuse.
+// Workloads on every target (the interpreter, the CPU, and CUDA where a device is present):
+// loops over dense, dynamic, ragged and sparse axes, descriptor tables with tiered kernel
+// families, two-stage dependencies, for_each order, conditions, reuse without recompiling,
+// schedule options, and the errors of misuse.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,7 +11,11 @@
 
 #include "dsl/builder.hpp"
 #include "frontend/program.hpp"
+#include "runtime/build_config.hpp"
 #include "runtime/error.hpp"
+#if PTO_HAVE_CUDA
+#include "runtime/cuda/device_probe.hpp"
+#endif
 
 using namespace pto;
 using tl::f32;
@@ -20,7 +25,26 @@ namespace {
 
 constexpr std::int64_t width = 8;
 
-const Target targets[] = {Target::interpreter(), Target::cpu()};
+bool cuda_present() {
+#if PTO_HAVE_CUDA
+  static const bool present = cuda::probe_cuda().status == cuda::CudaStatus::devices_found;
+  return present;
+#else
+  return false;
+#endif
+}
+
+// Every target this machine runs: CUDA joins where a device is present.
+const std::vector<Target> targets = [] {
+  std::vector<Target> out = {Target::interpreter(), Target::cpu()};
+  if (cuda_present()) out.push_back(Target::cuda());
+  return out;
+}();
+
+// Worker threads are a host-target option (the CUDA target rejects Pools).
+Workload with_workers(const Workload& wl, const Target& target, int workers) {
+  return target.kind == Target::Kind::cuda ? wl : wl.task_graph(Pools::workers(workers));
+}
 
 // y = x * alpha over one [1, width] row.
 tl::KernelInstance scale_kernel() {
@@ -76,7 +100,7 @@ TEST_CASE("a two-stage workload (exp, then a row sum that depends on it) gives t
         w.parallel_for(Dense(n), [&](Idx i) { w.call(exp_kernel, {X[i], T[i]}); });
         w.parallel_for(Dense(n), [&](Idx i) { w.call(sum_kernel, {T[i], S[i]}); });
       });
-      Program program = wl.task_graph(deps, Pools::workers(3)).compile(target);
+      Program program = with_workers(wl.task_graph(deps), target, 3).compile(target);
       program.execute();
       program.synchronize();
       CHECK(program.stats().tasks == 2 * n);
@@ -253,13 +277,19 @@ TEST_CASE("for_each runs its iterations in order (a running sum through one buff
     Workload wl = workload("running", [&](W& w) {
       w.for_each(Dense(n), [&](Idx i) { w.call(accumulate, {X[i], A[0]}); });
     });
-    Program program = wl.task_graph(Deps::none(), Pools::workers(4), Trace::on()).compile(target);
+    const bool traced = target.kind != Target::Kind::cuda;  // the GPU records launches, not task times
+    Program program = (traced ? wl.task_graph(Deps::none(), Pools::workers(4), Trace::on()) : wl.task_graph(Deps::none()))
+                          .compile(target);
     program.execute();
     program.synchronize();
     for (std::int64_t c = 0; c < width; ++c) {
       double want = 0;
       for (std::int64_t i = 0; i < n; ++i) want = want * 2.0 + x[static_cast<std::size_t>(i * width + c)];
       CHECK(A.data_as<float>()[c] == doctest::Approx(want).epsilon(1e-5));
+    }
+    if (!traced) {
+      CHECK(program.stats().launches == n);  // one level per iteration
+      continue;
     }
     // The trace shows no two iterations overlapping.
     const nlohmann::json trace = program.trace();
@@ -302,7 +332,7 @@ TEST_CASE("for_each with several tasks per iteration: each iteration waits for a
       w.for_each(Dense(n), [&](Idx) { w.call(mix, {A[0], B[0]}); });
     });
     // Deps::stages orders the two loops (top-level statements); for_each orders iterations.
-    Program program = wl.task_graph(Deps::stages(), Pools::workers(4)).compile(target);
+    Program program = with_workers(wl.task_graph(Deps::stages()), target, 4).compile(target);
     program.execute();
     program.synchronize();
     CHECK(program.stats().tasks == 3 * n);
@@ -445,5 +475,20 @@ TEST_CASE("error: options no target can honour are rejected at compile, naming t
   CHECK(contains(message_of([&] { (void)wl.task_graph(Pools::workers(-2)).compile(Target::cpu()); }),
                  "Pools::workers(-2)"));
   CHECK(contains(message_of([&] { (void)wl.task_graph(Window::tasks(0)).compile(Target::cpu()); }), "indow"));
-  CHECK(contains(message_of([&] { (void)wl.compile(Target::cuda()); }), "Target::cuda()"));
+#if PTO_HAVE_CUDA
+  // What the GPU cannot honour is rejected before any device is looked for.
+  const auto cuda_rejects = [&](const Workload& options, const std::string& option) {
+    const std::string message = message_of([&] { (void)options.compile(Target::cuda()); });
+    CHECK(contains(message, option + " cannot be honoured by Target::cuda()"));
+  };
+  cuda_rejects(wl.task_graph(Trace::on()), "Trace::on()");
+  cuda_rejects(wl.task_graph(Pools::workers(2)), "Pools::workers(2)");
+  cuda_rejects(wl.task_graph(Ready::priority()), "Ready::priority()");
+  cuda_rejects(wl.task_graph(Window::tasks(8)), "a bounded Window");
+  cuda_rejects(wl.task_graph(Start::threshold(4)), "Start::threshold(4)");
+  cuda_rejects(wl.dispatch(Dispatch::hash([](const sched::TaskInfo& t) { return t.key; })), "Dispatch::hash(...)");
+  if (!cuda_present()) CHECK(contains(message_of([&] { (void)wl.compile(Target::cuda()); }), "CUDA"));
+#else
+  CHECK(contains(message_of([&] { (void)wl.compile(Target::cuda()); }), "needs a build with CUDA"));
+#endif
 }

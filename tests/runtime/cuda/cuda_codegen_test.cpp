@@ -1,11 +1,15 @@
 // What the CUDA code generator chooses for a kernel, read from the generated source: the
 // tensor-core path for 16-bit matmuls on mma shapes, FMA for the rest. (That each choice
 // computes the interpreter's results is checked by test::execute in the op sweep.)
+// Persistent kernels: their bodies, claim loop and arity.
 #include "runtime/cuda/cuda_codegen.hpp"
+
+#include <algorithm>
 
 #include <doctest/doctest.h>
 
 #include "dsl/builder.hpp"
+#include "runtime/cuda/cuda_kernel.hpp"
 
 using namespace pto;
 
@@ -45,4 +49,28 @@ TEST_CASE("matmuls tensor cores cannot run exactly stay on FMA") {
     CHECK_FALSE(has(source, "mma_m16n8k16"));
     CHECK(has(source, "fmaf("));
   }
+}
+
+TEST_CASE("a persistent kernel runs several kernels' bodies, claimed through one atomic counter") {
+  // Two kernels of different arity and tile space; compiled by NVRTC (no GPU needed).
+  const auto scale = tl::kernel("scale", [](tl::Builder& b) {
+    auto x = b.in(tl::tile(4, 32, DType::f32), "x");
+    tl::store(b.out(tl::tile(4, 32, DType::f32), "y"), tl::exp(x) * b.scalar(DType::f32, "alpha"));
+  });
+  const auto sum = tl::kernel("sum", [](tl::Builder& b) {
+    auto x = b.in(tl::tile(64, 64, DType::f32), "x");
+    tl::store(b.out(tl::tile(64, 1, DType::f32), "s"), tl::rowsum(tl::exp(x) + x));
+  });
+  const cuda::CudaKernel a(scale), b(sum);
+  const cuda::PersistentCudaKernel persistent({&a, &b});
+  const cuda::PersistentKernel& generated = persistent.generated();
+  CHECK(generated.kernel_count == 2);
+  CHECK(generated.slots_per_task == 3);  // the most parameters of either
+  CHECK(generated.tile_bytes == std::max(a.generated().tile_bytes, b.generated().tile_bytes));
+  CHECK(has(generated.source, "atomicAdd(counter, 1)"));
+  CHECK(has(generated.source, ("case 0: " + a.generated().body_symbol + "(").c_str()));
+  CHECK(has(generated.source, ("case 1: " + b.generated().body_symbol + "(").c_str()));
+  CHECK_FALSE(persistent.cubin().image.empty());
+  // The grid entry of a kernel calls the same body the persistent kernel does.
+  CHECK(has(a.generated().source, (a.generated().body_symbol + "(tasks + ").c_str()));
 }

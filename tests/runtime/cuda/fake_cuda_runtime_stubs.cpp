@@ -34,6 +34,7 @@ FAKE_CUDA_UNSUPPORTED(cuModuleLoadData)
 FAKE_CUDA_UNSUPPORTED(cuModuleUnload)
 FAKE_CUDA_UNSUPPORTED(cuModuleGetFunction)
 FAKE_CUDA_UNSUPPORTED(cuFuncSetAttribute)
+FAKE_CUDA_UNSUPPORTED(cuOccupancyMaxActiveBlocksPerMultiprocessor)
 FAKE_CUDA_UNSUPPORTED(cuLaunchKernel)
 
 }  // extern "C"

@@ -1,0 +1,476 @@
+#include "frontend/cuda_target.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include "frontend/program.hpp"
+#include "runtime/cpu/kernel_abi.hpp"
+#include "runtime/cuda/cuda_kernel.hpp"
+#include "runtime/cuda/device.hpp"
+#include "runtime/error.hpp"
+
+namespace pto {
+
+namespace {
+
+// Every schedule option the GPU cannot honour is an error naming it (docs/workloads.md).
+void check_schedule(const Workload& workload) {
+  const Schedule& s = workload.schedule();
+  const auto reject = [&](const std::string& option, const std::string& why) {
+    throw Error(fmt::format("workload '{}': {} cannot be honoured by Target::cuda(): {}", workload.name(), option, why));
+  };
+  if (s.dispatch.kind == Dispatch::Kind::affinity || s.dispatch.kind == Dispatch::Kind::hash) {
+    reject(fmt::format("{}(...)", sched::name(s.dispatch.kind)),
+           "CTAs cannot be placed on chosen multiprocessors; use Dispatch::work_steal() (a persistent kernel) or "
+           "Dispatch::round_robin() (one grid per kernel instance)");
+  }
+  if (s.ready.kind == Ready::Kind::priority) {
+    reject("Ready::priority()",
+           "workload tasks carry no priorities; use Ready::work_steal() (longest task first) or Ready::fifo() "
+           "(enumeration order)");
+  }
+  if (s.window.unit != Window::Unit::unbounded) {
+    reject("a bounded Window",
+           "the launches of one execution are queued at once; bound the tasks per launch with Timing::batched(n)");
+  }
+  if (s.start_given && s.start.kind == Start::Kind::threshold) {
+    reject(fmt::format("Start::threshold({})", s.start.threshold_tasks),
+           "launches are queued once the workload is enumerated; use Start::after_orchestration() or leave Start out");
+  }
+  if (s.pools.threads != 0) {
+    reject(fmt::format("Pools::workers({})", s.pools.threads), "worker threads belong to the CPU targets");
+  }
+  if (s.trace.enabled) {
+    reject("Trace::on()", "per-task times are not recorded on the GPU; stats() has the launches and device time");
+  }
+}
+
+// One enumerated node: a task (kernel >= 0) or a join.
+struct Node {
+  int kernel = -1;
+  std::vector<cpu::ArgSlot> slots;  // device pointers
+  std::int64_t bytes = 0;
+  std::vector<TaskId> after;
+  int level = 0;  // tasks: the launch level; joins: the level their followers start at
+  int unit = -1;  // tasks: the launch
+};
+
+// One launch: tasks of one level (and one kernel, for grid launches), in claim order.
+struct Unit {
+  int level = 0;
+  int kernel = -1;  // -1: the persistent kernel
+  std::vector<TaskId> tasks;
+  int stream = 0;
+  std::size_t slot_offset = 0;     // in ArgSlots, into the slot buffer
+  std::size_t kernel_of_offset = 0;  // in ints, into the kernel_of buffer (persistent)
+};
+
+// A host tensor's copy on the device, kept across executions (by host address).
+struct Mirror {
+  Tensor tensor;  // the tensor of the last execution that used it
+  cuda::DeviceBuffer buffer;
+  bool used = false;     // by this execution
+  bool written = false;  // by this execution
+};
+
+template <typename T>
+void grow(std::optional<cuda::DeviceBuffer>& buffer, const std::shared_ptr<cuda::Device>& device, std::size_t count) {
+  const std::size_t bytes = std::max<std::size_t>(count * sizeof(T), 1);
+  if (!buffer || buffer->bytes() < bytes) buffer.emplace(device, bytes);
+}
+
+}  // namespace
+
+struct CudaTarget::State : TaskSink {
+  Workload workload;
+  std::shared_ptr<cuda::Device> device;
+  std::vector<std::unique_ptr<cuda::CudaKernel>> kernels;
+  std::map<std::uint64_t, int> kernel_index;  // by instance hash
+  std::unique_ptr<cuda::PersistentCudaKernel> persistent;
+  std::vector<cuda::Stream> streams;
+  std::vector<cuda::Event> unit_done;  // one per unit, grown as needed
+  std::optional<cuda::Event> inputs_ready, all_done;
+  std::map<const void*, Mirror> mirrors;  // by host address
+  std::optional<cuda::DeviceBuffer> slot_buffer, kernel_of_buffer, control_buffer;
+  std::vector<std::optional<cuda::DeviceBuffer>> scratch;  // per stream
+
+  // The execution in flight.
+  std::vector<Node> nodes;
+  std::vector<Unit> units;
+  std::vector<cuda::DeviceFault> faults;
+  DependencyTracker tracker;
+  bool running = false;
+
+  explicit State(const Workload& w) : workload(w) {}
+
+  bool persistent_dispatch() const { return workload.schedule().dispatch.kind == Dispatch::Kind::work_steal; }
+
+  // ---- enumeration (TaskSink) -------------------------------------------------------------
+
+  int finish_level(TaskId id) const {
+    const Node& node = nodes[static_cast<std::size_t>(id)];
+    return node.kernel >= 0 ? node.level + 1 : node.level;
+  }
+
+  int start_level(const std::vector<TaskId>& after) const {
+    int level = 0;
+    for (const TaskId id : after) level = std::max(level, finish_level(id));
+    return level;
+  }
+
+  TaskId add(CallTask task, std::vector<TaskId> after) override {
+    const auto id = static_cast<TaskId>(nodes.size());
+    if (workload.schedule().deps.kind == Deps::Kind::infer) tracker.access(id, task.reads, task.writes, after);
+    Node node;
+    node.kernel = kernel_index.at(task.instance->hash());
+    node.bytes = task.bytes;
+    const ir::Kernel& kernel = task.instance->ir();
+    node.slots.reserve(kernel.params.size());
+    for (std::size_t i = 0; i < kernel.params.size(); ++i) {
+      const ir::Param& param = kernel.params[i];
+      cpu::ArgSlot slot = cpu::slot_for(task.args.bindings().at(param.name));
+      if (const Tensor* tensor = task.tensors[i]; tensor != nullptr && !tensor->on_device()) {
+        Mirror& mirror = mirror_of(*tensor);
+        if (param.role != ir::ParamRole::in) mirror.written = true;
+        const auto offset = static_cast<const std::byte*>(slot.data) - static_cast<const std::byte*>(tensor->data());
+        slot.data = static_cast<std::byte*>(mirror.buffer.pointer()) + offset;
+      }
+      node.slots.push_back(slot);
+    }
+    node.level = start_level(after);
+    node.after = std::move(after);
+    nodes.push_back(std::move(node));
+    return id;
+  }
+
+  TaskId join(std::vector<TaskId> after) override {
+    Node node;
+    node.level = start_level(after);
+    node.after = std::move(after);
+    nodes.push_back(std::move(node));
+    return static_cast<TaskId>(nodes.size() - 1);
+  }
+
+  Mirror& mirror_of(const Tensor& tensor) {
+    const auto bytes = static_cast<std::size_t>(tensor.footprint_bytes());
+    auto found = mirrors.find(tensor.data());
+    if (found != mirrors.end() && found->second.used) {
+      if (found->second.tensor.footprint_bytes() != tensor.footprint_bytes()) throw_overlap(found->second.tensor, tensor);
+      return found->second;
+    }
+    if (found == mirrors.end() || found->second.buffer.bytes() < bytes) {
+      found = mirrors.insert_or_assign(tensor.data(), Mirror{tensor, cuda::DeviceBuffer(device, bytes)}).first;
+    }
+    found->second.tensor = tensor;
+    found->second.used = true;
+    return found->second;
+  }
+
+  [[noreturn]] static void throw_overlap(const Tensor& a, const Tensor& b) {
+    throw Error(fmt::format(
+        "host tensors '{}' and '{}' overlap in memory; the CUDA target gives each host tensor its own device copy, "
+        "so writes through one would not be seen through the other: use one tensor and views of it",
+        a.name(), b.name()));
+  }
+
+  // Host tensors whose memory overlaps cannot be mirrored separately.
+  void check_mirrors_disjoint() const {
+    const Mirror* previous = nullptr;
+    for (const auto& [address, mirror] : mirrors) {  // ordered by address
+      if (!mirror.used) continue;
+      if (previous != nullptr && static_cast<const std::byte*>(previous->tensor.data()) +
+                                         previous->tensor.footprint_bytes() >
+                                     static_cast<const std::byte*>(address)) {
+        throw_overlap(previous->tensor, mirror.tensor);
+      }
+      previous = &mirror;
+    }
+  }
+
+  // ---- planning ---------------------------------------------------------------------------
+
+  void plan_units() {
+    const Schedule& schedule = workload.schedule();
+    // (level, kernel) -> tasks in enumeration order; kernel -1 under work_steal.
+    std::map<std::pair<int, int>, std::vector<TaskId>> groups;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const Node& node = nodes[i];
+      if (node.kernel < 0) continue;
+      groups[{node.level, persistent_dispatch() ? -1 : node.kernel}].push_back(static_cast<TaskId>(i));
+    }
+    const std::size_t batch = schedule.timing.kind == Timing::Kind::batched
+                                  ? static_cast<std::size_t>(std::max<std::int64_t>(schedule.timing.batch, 1))
+                                  : std::numeric_limits<std::size_t>::max();
+    const std::size_t lanes = streams.size();
+    for (auto& [key, tasks] : groups) {
+      if (schedule.ready.kind == Ready::Kind::work_steal) {
+        // Longest first (by the bytes the task's views span), so that long tasks start
+        // early and short ones fill in at the end.
+        std::stable_sort(tasks.begin(), tasks.end(), [&](TaskId a, TaskId b) {
+          return nodes[static_cast<std::size_t>(a)].bytes > nodes[static_cast<std::size_t>(b)].bytes;
+        });
+      }
+      for (std::size_t begin = 0; begin < tasks.size(); begin += batch) {
+        Unit unit;
+        unit.level = key.first;
+        unit.kernel = key.second;
+        unit.tasks.assign(tasks.begin() + static_cast<std::ptrdiff_t>(begin),
+                          tasks.begin() + static_cast<std::ptrdiff_t>(std::min(tasks.size(), begin + batch)));
+        unit.stream = static_cast<int>(units.size() % lanes);
+        for (const TaskId id : unit.tasks) nodes[static_cast<std::size_t>(id)].unit = static_cast<int>(units.size());
+        units.push_back(std::move(unit));
+      }
+    }
+  }
+
+  // For every unit, the units on other streams it must wait for.
+  std::vector<std::vector<int>> unit_dependencies() const {
+    // The units a node completes through: its own, or (a join) those of what it joins.
+    std::vector<std::vector<int>> through(nodes.size());
+    std::vector<std::vector<int>> waits(units.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const Node& node = nodes[i];
+      std::vector<int> before;
+      for (const TaskId dep : node.after) {
+        const auto& units_of_dep = through[static_cast<std::size_t>(dep)];
+        before.insert(before.end(), units_of_dep.begin(), units_of_dep.end());
+      }
+      std::sort(before.begin(), before.end());
+      before.erase(std::unique(before.begin(), before.end()), before.end());
+      if (node.kernel < 0) {
+        through[i] = std::move(before);
+        continue;
+      }
+      through[i] = {node.unit};
+      auto& unit_waits = waits[static_cast<std::size_t>(node.unit)];
+      for (const int dep_unit : before) {
+        if (units[static_cast<std::size_t>(dep_unit)].stream != units[static_cast<std::size_t>(node.unit)].stream)
+          unit_waits.push_back(dep_unit);
+      }
+    }
+    for (auto& unit_waits : waits) {
+      std::sort(unit_waits.begin(), unit_waits.end());
+      unit_waits.erase(std::unique(unit_waits.begin(), unit_waits.end()), unit_waits.end());
+    }
+    return waits;
+  }
+
+  // ---- launching --------------------------------------------------------------------------
+
+  void upload_arguments() {
+    const cuda::Stream& first = streams[0];
+    const std::size_t stride = persistent ? static_cast<std::size_t>(persistent->generated().slots_per_task) : 0;
+    std::vector<cpu::ArgSlot> slots;
+    std::vector<int> kernel_of;
+    for (Unit& unit : units) {
+      unit.slot_offset = slots.size();
+      unit.kernel_of_offset = kernel_of.size();
+      for (const TaskId id : unit.tasks) {
+        const Node& node = nodes[static_cast<std::size_t>(id)];
+        slots.insert(slots.end(), node.slots.begin(), node.slots.end());
+        if (unit.kernel < 0) {
+          slots.resize(slots.size() + (stride - node.slots.size()));  // pad to the persistent kernel's stride
+          kernel_of.push_back(node.kernel);
+        }
+      }
+    }
+    grow<cpu::ArgSlot>(slot_buffer, device, slots.size());
+    slot_buffer->upload(slots.data(), slots.size() * sizeof(cpu::ArgSlot), first);
+    if (!kernel_of.empty()) {
+      grow<int>(kernel_of_buffer, device, kernel_of.size());
+      kernel_of_buffer->upload(kernel_of.data(), kernel_of.size() * sizeof(int), first);
+    }
+    // Control block: one fault record per unit, then one claim counter per unit.
+    grow<std::byte>(control_buffer, device, units.size() * (sizeof(cuda::DeviceFault) + sizeof(int)));
+    control_buffer->fill_zero(first);
+  }
+
+  CUdeviceptr fault_address(std::size_t unit) const {
+    return control_buffer->address() + unit * sizeof(cuda::DeviceFault);
+  }
+  CUdeviceptr counter_address(std::size_t unit) const {
+    return control_buffer->address() + units.size() * sizeof(cuda::DeviceFault) + unit * sizeof(int);
+  }
+
+  // Global tile memory for kernels whose tiles exceed shared memory: one buffer per stream,
+  // since launches on different streams may run at once.
+  void prepare_scratch() {
+    std::vector<std::size_t> need(streams.size(), 0);
+    for (const Unit& unit : units) {
+      const std::size_t bytes =
+          unit.kernel < 0 ? persistent->scratch_bytes(device)
+                          : kernels[static_cast<std::size_t>(unit.kernel)]->scratch_bytes(
+                                static_cast<int>(unit.tasks.size()));
+      auto& stream_need = need[static_cast<std::size_t>(unit.stream)];
+      stream_need = std::max(stream_need, bytes);
+    }
+    for (std::size_t s = 0; s < streams.size(); ++s) {
+      if (need[s] > 0) grow<std::byte>(scratch[s], device, need[s]);
+    }
+  }
+
+  void launch_units() {
+    const std::vector<std::vector<int>> waits = unit_dependencies();
+    while (unit_done.size() < units.size()) unit_done.emplace_back(device);
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const Unit& unit = units[u];
+      const cuda::Stream& stream = streams[static_cast<std::size_t>(unit.stream)];
+      for (const int dep : waits[u]) stream.wait(unit_done[static_cast<std::size_t>(dep)]);
+      const CUdeviceptr scratch_address =
+          scratch[static_cast<std::size_t>(unit.stream)] ? scratch[static_cast<std::size_t>(unit.stream)]->address()
+                                                         : 0;
+      const CUdeviceptr slots = slot_buffer->address() + unit.slot_offset * sizeof(cpu::ArgSlot);
+      const int count = static_cast<int>(unit.tasks.size());
+      if (unit.kernel < 0) {
+        persistent->launch(device, slots, kernel_of_buffer->address() + unit.kernel_of_offset * sizeof(int), count,
+                           counter_address(u), scratch_address, fault_address(u), stream);
+      } else {
+        kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address,
+                                                               fault_address(u), stream);
+      }
+      unit_done[u].record(stream);
+    }
+  }
+
+  // ---- after the launches -----------------------------------------------------------------
+
+  // Waits for everything queued, dropping errors (the destructor, and a failed execute()
+  // whose own error is the one reported).
+  void wait_quietly() const noexcept {
+    for (const cuda::Stream& stream : streams) {
+      try {
+        stream.synchronize();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+      }
+    }
+  }
+
+  void raise_first_fault() const {
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const cuda::DeviceFault& fault = faults[u];
+      if (fault.code == 0) continue;
+      const Unit& unit = units[u];
+      if (fault.task < 0 || static_cast<std::size_t>(fault.task) >= unit.tasks.size()) {
+        throw Error(fmt::format("cuda target: a fault names task {} of a {}-task launch (a PTO-RT bug)", fault.task,
+                                unit.tasks.size()));
+      }
+      const Node& node = nodes[static_cast<std::size_t>(unit.tasks[static_cast<std::size_t>(fault.task)])];
+      kernels[static_cast<std::size_t>(node.kernel)]->raise(fault, node.slots);
+    }
+  }
+};
+
+CudaTarget::CudaTarget(const Workload& workload, int device, ProgramStats& stats)
+    : state_(std::make_unique<State>(workload)) {
+  check_schedule(workload);
+  State& s = *state_;
+  s.device = cuda::Device::get(device);
+  for_each_view(workload.statements(), [&](const View& view, const CallSite& site) {
+    if (view.tensor().on_device() && view.tensor().device_ordinal() != s.device->ordinal()) {
+      throw Error(fmt::format("call of '{}': tensor '{}' is in the memory of CUDA device {}, but the program runs on "
+                              "device {}",
+                              site.kernel_name, view.tensor().name(), view.tensor().device_ordinal(),
+                              s.device->ordinal()),
+                  site.where);
+    }
+  });
+  std::vector<const cuda::CudaKernel*> bodies;
+  for_each_call(workload.statements(), [&](const CallSite& site) {
+    for (const tl::KernelInstance& instance : site.instances) {
+      if (s.kernel_index.contains(instance.hash())) continue;
+      s.kernel_index.emplace(instance.hash(), static_cast<int>(s.kernels.size()));
+      s.kernels.push_back(std::make_unique<cuda::CudaKernel>(instance, s.device->arch()));
+      bodies.push_back(s.kernels.back().get());
+      ++stats.kernels_compiled;
+    }
+  });
+  stats.kernels = static_cast<std::int64_t>(s.kernels.size());
+  if (s.persistent_dispatch() && !bodies.empty()) {
+    s.persistent = std::make_unique<cuda::PersistentCudaKernel>(bodies, s.device->arch());
+    ++stats.kernels_compiled;
+  }
+  const int lanes = std::max(workload.schedule().streams, 1);
+  for (int i = 0; i < lanes; ++i) s.streams.emplace_back(s.device);
+  s.scratch.resize(s.streams.size());
+  s.inputs_ready.emplace(s.device);
+  s.all_done.emplace(s.device);
+}
+
+CudaTarget::~CudaTarget() {
+  if (state_ && state_->running) state_->wait_quietly();
+}
+
+void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
+  State& s = *state_;
+  s.nodes.clear();
+  s.units.clear();
+  s.tracker = DependencyTracker();
+  for (auto& [address, mirror] : s.mirrors) mirror.used = mirror.written = false;
+  TaskEnumerator enumerator(s.workload, sizes, s);
+  enumerator.run();
+  s.check_mirrors_disjoint();
+  stats.tasks = enumerator.tasks();
+  stats.bytes = enumerator.bytes();
+  s.plan_units();
+
+  // From here on work is queued: a failure waits for what was queued before rethrowing.
+  s.running = true;
+  try {
+    // Inputs: every host tensor the tasks touch goes over (outputs too: a task may write
+    // part of one and the rest must keep the host's values), then the arguments.
+    const cuda::Stream& first = s.streams[0];
+    stats.transfer_bytes = 0;
+    for (auto& [address, mirror] : s.mirrors) {
+      if (!mirror.used) continue;
+      const auto bytes = static_cast<std::size_t>(mirror.tensor.footprint_bytes());
+      mirror.buffer.upload(mirror.tensor.data(), bytes, first);
+      stats.transfer_bytes += static_cast<std::int64_t>(bytes);
+    }
+    s.upload_arguments();
+    s.prepare_scratch();
+    s.inputs_ready->record(first);
+    for (std::size_t i = 1; i < s.streams.size(); ++i) s.streams[i].wait(*s.inputs_ready);
+    s.launch_units();
+  } catch (...) {
+    s.running = false;
+    s.wait_quietly();
+    throw;
+  }
+
+  stats.launches = static_cast<std::int64_t>(s.units.size());
+  stats.tasks_per_stream.assign(s.streams.size(), 0);
+  for (const Unit& unit : s.units)
+    stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] += static_cast<std::int64_t>(unit.tasks.size());
+  if (s.workload.schedule().streams == 0) stats.tasks_per_stream.clear();
+  stats.tasks_per_worker.clear();
+  stats.steals = 0;
+}
+
+void CudaTarget::synchronize(ProgramStats& stats) {
+  State& s = *state_;
+  if (!s.running) return;
+  s.running = false;
+  const cuda::Stream& first = s.streams[0];
+  // The first stream waits for the others' last launches, then copies results back.
+  for (std::size_t u = 0; u < s.units.size(); ++u) {
+    if (s.units[u].stream != 0) first.wait(s.unit_done[u]);
+  }
+  s.all_done->record(first);
+  for (auto& [address, mirror] : s.mirrors) {
+    if (!mirror.written) continue;
+    const auto bytes = static_cast<std::size_t>(mirror.tensor.footprint_bytes());
+    mirror.buffer.download(mirror.tensor.data(), bytes, first);
+    stats.transfer_bytes += static_cast<std::int64_t>(bytes);
+  }
+  s.faults.assign(s.units.size(), cuda::DeviceFault{});
+  s.control_buffer->download(s.faults.data(), s.faults.size() * sizeof(cuda::DeviceFault), first);
+  first.synchronize();
+  stats.device_ms = s.all_done->elapsed_since(*s.inputs_ready);
+  s.raise_first_fault();
+}
+
+}  // namespace pto
