@@ -327,13 +327,23 @@ struct CudaTarget::State : TaskSink {
       const int count = static_cast<int>(unit.tasks.size());
       if (unit.kernel < 0) {
         persistent->launch(device, slots, kernel_of_buffer->address() + unit.kernel_of_offset * sizeof(int), count,
-                           counter_address(u), scratch_address, fault_address(u), stream);
+                           tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream);
       } else {
         kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address,
                                                                fault_address(u), stream);
       }
       unit_done[u].record(stream);
     }
+  }
+
+  // The tile space the unit's tasks need: the largest of their kernels'.
+  std::int64_t tile_bytes_of(const Unit& unit) const {
+    std::int64_t bytes = 0;
+    for (const TaskId id : unit.tasks) {
+      const int kernel = nodes[static_cast<std::size_t>(id)].kernel;
+      bytes = std::max(bytes, kernels[static_cast<std::size_t>(kernel)]->generated().tile_bytes);
+    }
+    return bytes;
   }
 
   // ---- after the launches -----------------------------------------------------------------

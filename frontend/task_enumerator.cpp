@@ -118,7 +118,9 @@ void TaskEnumerator::call(const CallSite& site) {
       }
       task.args.set(param.name, resolved.view);
       task.tensors[i] = &view->tensor();
-      task.bytes += static_cast<std::int64_t>(resolved.footprint.size);
+      // Bytes moved: the view's elements (its footprint can span more: a head's rows
+      // interleaved with the other heads').
+      task.bytes += resolved.view.rows * resolved.view.cols * size_bytes(resolved.view.dtype);
       if (infer) {
         if (param.role != ir::ParamRole::out) task.reads.push_back(resolved.footprint);
         if (param.role != ir::ParamRole::in) task.writes.push_back(resolved.footprint);

@@ -24,7 +24,7 @@ struct CallTask {
   KernelArgs args;
   std::vector<const Tensor*> tensors;  // per kernel parameter: the tensor its view is of, else null
   std::vector<ByteRange> reads, writes;  // the views' bytes by parameter role (Deps::infer only)
-  std::int64_t bytes = 0;                // bytes its views span
+  std::int64_t bytes = 0;                // bytes of its views' elements (read or written once)
   std::uint64_t key = 0;                 // the outermost loop index (TaskInfo::key)
   std::int64_t ordinal = 0;              // 0, 1, ... in enumeration order
 };

@@ -182,33 +182,46 @@ CUfunction PersistentCudaKernel::function(const std::shared_ptr<Device>& device)
     }
     module_ = std::make_shared<Module>(device, cubin_.image, what_);
     function_ = module_->function(generated_.symbol);
-    grid_ = resident_ctas(*device, function_, threads_per_cta, static_cast<std::size_t>(generated_.shared_bytes()),
-                          what_);
   }
   return function_;
 }
 
-unsigned PersistentCudaKernel::grid(const std::shared_ptr<Device>& device) const {
-  function(device);
-  return grid_;
+std::size_t PersistentCudaKernel::shared_bytes(std::int64_t tile_bytes) const {
+  if (!generated_.tiles_in_shared) return 0;
+  if (tile_bytes < 0 || tile_bytes > generated_.tile_bytes) {
+    throw Error(fmt::format("{}: a launch asked for {} bytes of tiles; its bodies need at most {} (a PTO-RT bug)",
+                            what_, tile_bytes, generated_.tile_bytes));
+  }
+  return static_cast<std::size_t>(tile_bytes);
+}
+
+unsigned PersistentCudaKernel::grid(const std::shared_ptr<Device>& device, std::int64_t tile_bytes) const {
+  const CUfunction entry = function(device);
+  const std::size_t shared = shared_bytes(tile_bytes);
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto found = grids_.find(shared);
+  if (found == grids_.end()) {
+    found = grids_.emplace(shared, resident_ctas(*device, entry, threads_per_cta, shared, what_)).first;
+  }
+  return found->second;
 }
 
 std::size_t PersistentCudaKernel::scratch_bytes(const std::shared_ptr<Device>& device) const {
   if (generated_.tiles_in_shared) return 0;
-  return static_cast<std::size_t>(generated_.tile_bytes) * grid(device);
+  return static_cast<std::size_t>(generated_.tile_bytes) * grid(device, generated_.tile_bytes);
 }
 
 void PersistentCudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of,
-                                  int tasks, CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault,
-                                  const Stream& stream) const {
+                                  int tasks, std::int64_t tile_bytes, CUdeviceptr counter, CUdeviceptr tile_scratch,
+                                  CUdeviceptr fault, const Stream& stream) const {
   const CUfunction entry = function(device);
   int task_count = tasks;
   void* parameters[] = {&slots, &kernel_of, &task_count, &counter, &tile_scratch, &fault};
   LaunchShape shape;
+  shape.shared_bytes = shared_bytes(tile_bytes);
   // More CTAs than tasks would only claim past the end.
-  shape.grid = std::min(grid_, static_cast<unsigned>(std::max(tasks, 0)));
+  shape.grid = std::min(grid(device, tile_bytes), static_cast<unsigned>(std::max(tasks, 0)));
   shape.block = static_cast<unsigned>(threads_per_cta);
-  shape.shared_bytes = static_cast<std::size_t>(generated_.shared_bytes());
   cuda::launch(*device, entry, shape, stream, parameters, what_);
 }
 

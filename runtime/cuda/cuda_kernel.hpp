@@ -11,6 +11,7 @@
 // through launch(): one ArgSlot array per task (device pointers), one CTA per task.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -91,15 +92,20 @@ class PersistentCudaKernel {
   const PersistentKernel& generated() const noexcept { return generated_; }
   const Cubin& cubin() const noexcept { return cubin_; }
 
-  // CTAs resident on `device` at once: the grid of every launch.
-  unsigned grid(const std::shared_ptr<Device>& device) const;
+  // A launch needs only the tile space of the bodies its tasks run (`tile_bytes`, at most
+  // generated().tile_bytes): with tiles in shared memory, that is its dynamic shared
+  // memory, so launches of small bodies fit more CTAs per multiprocessor.
+  // The grid: CTAs resident on `device` at once with that much shared memory.
+  unsigned grid(const std::shared_ptr<Device>& device, std::int64_t tile_bytes) const;
   std::size_t scratch_bytes(const std::shared_ptr<Device>& device) const;  // 0 with tiles in shared memory
 
   void launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of, int tasks,
-              CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault, const Stream& stream) const;
+              std::int64_t tile_bytes, CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault,
+              const Stream& stream) const;
 
  private:
   CUfunction function(const std::shared_ptr<Device>& device) const;
+  std::size_t shared_bytes(std::int64_t tile_bytes) const;
 
   PersistentKernel generated_;
   Cubin cubin_;
@@ -107,7 +113,7 @@ class PersistentCudaKernel {
   mutable std::mutex mutex_;
   mutable std::shared_ptr<Module> module_;
   mutable CUfunction function_ = nullptr;
-  mutable unsigned grid_ = 0;
+  mutable std::map<std::size_t, unsigned> grids_;  // by dynamic shared bytes
 };
 
 }  // namespace pto::cuda
