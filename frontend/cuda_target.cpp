@@ -21,7 +21,8 @@ namespace {
 void check_schedule(const Workload& workload) {
   const Schedule& s = workload.schedule();
   const auto reject = [&](const std::string& option, const std::string& why) {
-    throw Error(fmt::format("workload '{}': {} cannot be honoured by Target::cuda(): {}", workload.name(), option, why));
+    throw Error(
+        fmt::format("workload '{}': {} cannot be honoured by Target::cuda(): {}", workload.name(), option, why));
   };
   if (s.dispatch.kind == Dispatch::Kind::affinity || s.dispatch.kind == Dispatch::Kind::hash) {
     reject(fmt::format("{}(...)", sched::name(s.dispatch.kind)),
@@ -65,7 +66,7 @@ struct Unit {
   int kernel = -1;  // -1: the persistent kernel
   std::vector<TaskId> tasks;
   int stream = 0;
-  std::size_t slot_offset = 0;     // in ArgSlots, into the slot buffer
+  std::size_t slot_offset = 0;       // in ArgSlots, into the slot buffer
   std::size_t kernel_of_offset = 0;  // in ints, into the kernel_of buffer (persistent)
 };
 
@@ -159,7 +160,8 @@ struct CudaTarget::State : TaskSink {
     const auto bytes = static_cast<std::size_t>(tensor.footprint_bytes());
     auto found = mirrors.find(tensor.data());
     if (found != mirrors.end() && found->second.used) {
-      if (found->second.tensor.footprint_bytes() != tensor.footprint_bytes()) throw_overlap(found->second.tensor, tensor);
+      if (found->second.tensor.footprint_bytes() != tensor.footprint_bytes())
+        throw_overlap(found->second.tensor, tensor);
       return found->second;
     }
     if (found == mirrors.end() || found->second.buffer.bytes() < bytes) {
@@ -182,9 +184,9 @@ struct CudaTarget::State : TaskSink {
     const Mirror* previous = nullptr;
     for (const auto& [address, mirror] : mirrors) {  // ordered by address
       if (!mirror.used) continue;
-      if (previous != nullptr && static_cast<const std::byte*>(previous->tensor.data()) +
-                                         previous->tensor.footprint_bytes() >
-                                     static_cast<const std::byte*>(address)) {
+      if (previous != nullptr &&
+          static_cast<const std::byte*>(previous->tensor.data()) + previous->tensor.footprint_bytes() >
+              static_cast<const std::byte*>(address)) {
         throw_overlap(previous->tensor, mirror.tensor);
       }
       previous = &mirror;
@@ -302,9 +304,9 @@ struct CudaTarget::State : TaskSink {
     std::vector<std::size_t> need(streams.size(), 0);
     for (const Unit& unit : units) {
       const std::size_t bytes =
-          unit.kernel < 0 ? persistent->scratch_bytes(device)
-                          : kernels[static_cast<std::size_t>(unit.kernel)]->scratch_bytes(
-                                static_cast<int>(unit.tasks.size()));
+          unit.kernel < 0
+              ? persistent->scratch_bytes(device)
+              : kernels[static_cast<std::size_t>(unit.kernel)]->scratch_bytes(static_cast<int>(unit.tasks.size()));
       auto& stream_need = need[static_cast<std::size_t>(unit.stream)];
       stream_need = std::max(stream_need, bytes);
     }
@@ -320,17 +322,17 @@ struct CudaTarget::State : TaskSink {
       const Unit& unit = units[u];
       const cuda::Stream& stream = streams[static_cast<std::size_t>(unit.stream)];
       for (const int dep : waits[u]) stream.wait(unit_done[static_cast<std::size_t>(dep)]);
-      const CUdeviceptr scratch_address =
-          scratch[static_cast<std::size_t>(unit.stream)] ? scratch[static_cast<std::size_t>(unit.stream)]->address()
-                                                         : 0;
+      const CUdeviceptr scratch_address = scratch[static_cast<std::size_t>(unit.stream)]
+                                              ? scratch[static_cast<std::size_t>(unit.stream)]->address()
+                                              : 0;
       const CUdeviceptr slots = slot_buffer->address() + unit.slot_offset * sizeof(cpu::ArgSlot);
       const int count = static_cast<int>(unit.tasks.size());
       if (unit.kernel < 0) {
         persistent->launch(device, slots, kernel_of_buffer->address() + unit.kernel_of_offset * sizeof(int), count,
                            tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream);
       } else {
-        kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address,
-                                                               fault_address(u), stream);
+        kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address, fault_address(u),
+                                                               stream);
       }
       unit_done[u].record(stream);
     }
@@ -381,11 +383,11 @@ CudaTarget::CudaTarget(const Workload& workload, int device, ProgramStats& stats
   s.device = cuda::Device::get(device);
   for_each_view(workload.statements(), [&](const View& view, const CallSite& site) {
     if (view.tensor().on_device() && view.tensor().device_ordinal() != s.device->ordinal()) {
-      throw Error(fmt::format("call of '{}': tensor '{}' is in the memory of CUDA device {}, but the program runs on "
-                              "device {}",
-                              site.kernel_name, view.tensor().name(), view.tensor().device_ordinal(),
-                              s.device->ordinal()),
-                  site.where);
+      throw Error(
+          fmt::format("call of '{}': tensor '{}' is in the memory of CUDA device {}, but the program runs on "
+                      "device {}",
+                      site.kernel_name, view.tensor().name(), view.tensor().device_ordinal(), s.device->ordinal()),
+          site.where);
     }
   });
   std::vector<const cuda::CudaKernel*> bodies;

@@ -70,11 +70,11 @@ struct Program::Impl {
   void check_host_tensors() const {
     for_each_view(workload.statements(), [&](const View& view, const CallSite& site) {
       if (!view.tensor().on_device()) return;
-      throw Error(fmt::format("call of '{}': tensor '{}' is in the memory of CUDA device {}; the {} target runs on "
-                              "host tensors (Tensor::host or Tensor::wrap), or compile for Target::cuda()",
-                              site.kernel_name, view.tensor().name(), view.tensor().device_ordinal(),
-                              name(target.kind)),
-                  site.where);
+      throw Error(
+          fmt::format("call of '{}': tensor '{}' is in the memory of CUDA device {}; the {} target runs on "
+                      "host tensors (Tensor::host or Tensor::wrap), or compile for Target::cuda()",
+                      site.kernel_name, view.tensor().name(), view.tensor().device_ordinal(), name(target.kind)),
+          site.where);
     });
   }
 };
@@ -141,9 +141,10 @@ Program::Program(const Workload& workload, Target target) : impl_(std::make_uniq
     p.stats.compile_ms = ms_since(start);
     return;
 #else
-    throw Error(fmt::format("workload '{}': compile(Target::cuda()) needs a build with CUDA (this one has none); use "
-                            "Target::cpu() or Target::interpreter()",
-                            workload.name()));
+    throw Error(
+        fmt::format("workload '{}': compile(Target::cuda()) needs a build with CUDA (this one has none); use "
+                    "Target::cpu() or Target::interpreter()",
+                    workload.name()));
 #endif
   }
   const sched::ExecutorOptions executor_options{schedule.pools.threads, schedule.dispatch, schedule.ready};

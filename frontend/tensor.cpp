@@ -104,8 +104,8 @@ Tensor Tensor::device(std::string name, DType dtype, std::vector<std::int64_t> s
 #else
   (void)dtype;
   (void)device;
-  throw Error(fmt::format("tensor '{}': Tensor::device needs a build with CUDA (this one has none); use Tensor::host",
-                          name));
+  throw Error(
+      fmt::format("tensor '{}': Tensor::device needs a build with CUDA (this one has none); use Tensor::host", name));
 #endif
 }
 
@@ -118,9 +118,10 @@ int Tensor::device_ordinal() const {
 
 void Tensor::check_host(const char* operation) const {
   if (on_device()) {
-    throw Error(fmt::format("tensor '{}': {}() reads host memory, but the tensor is in the memory of CUDA device {}; "
-                            "copy it out with copy_to() or to_vector()",
-                            name(), operation, device_ordinal()));
+    throw Error(
+        fmt::format("tensor '{}': {}() reads host memory, but the tensor is in the memory of CUDA device {}; "
+                    "copy it out with copy_to() or to_vector()",
+                    name(), operation, device_ordinal()));
   }
 }
 

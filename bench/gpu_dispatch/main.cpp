@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   int repeats = 20;
   std::string json_path;
   app.add_option("--scale", scale, "multiply the flagship's sequence lengths by this")->check(CLI::Range(1, 64));
-  app.add_option("--chunk", chunk, "KV tokens per descriptor (split-KV chunk; 4096 is the flagship plan's)")->check(CLI::Range(64, 65536));
+  app.add_option("--chunk", chunk, "KV tokens per descriptor (split-KV chunk; 4096 is the flagship plan's)")
+      ->check(CLI::Range(64, 65536));
   app.add_option("--repeats", repeats, "timed runs per strategy (the median is reported)")->check(CLI::Range(3, 1000));
   app.add_option("--json", json_path, "write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
@@ -83,8 +84,8 @@ int main(int argc, char** argv) {
 
   // ---- the descriptor table ----------------------------------------------------------------
   const std::int64_t heads = 32, head_dim = 128;
-  std::vector<std::int64_t> lengths = {512, 1024, 2048, 4096, 512, 512, 1024, 2048,
-                                       8192, 16384, 1024, 512, 2048, 4096, 8192, 1024};
+  std::vector<std::int64_t> lengths = {512,  1024,  2048, 4096, 512,  512,  1024, 2048,
+                                       8192, 16384, 1024, 512,  2048, 4096, 8192, 1024};
   for (std::int64_t& length : lengths) length *= scale;
   const auto batch = static_cast<std::int64_t>(lengths.size());
   std::vector<Work> plan;
@@ -120,12 +121,12 @@ int main(int argc, char** argv) {
     V.copy_from(shifted);
   }
   const std::size_t kv_bytes = static_cast<std::size_t>(K.footprint_bytes());
-  fmt::print("CUDA target dispatch on {} (sm_{}, {} SMs)\n", device->name(), device->arch(),
-             device->multiprocessors());
-  fmt::print("  {} requests, {} KV tokens, {} heads x {} f16: K + V = {:.2f} GiB; chunk {} -> {} descriptors "
-             "(tiers 32/64/128: {}/{}/{})\n\n",
-             batch, total_tokens, heads, head_dim, 2.0 * static_cast<double>(kv_bytes) / (1ll << 30), chunk,
-             descriptors, per_tier[0], per_tier[1], per_tier[2]);
+  fmt::print("CUDA target dispatch on {} (sm_{}, {} SMs)\n", device->name(), device->arch(), device->multiprocessors());
+  fmt::print(
+      "  {} requests, {} KV tokens, {} heads x {} f16: K + V = {:.2f} GiB; chunk {} -> {} descriptors "
+      "(tiers 32/64/128: {}/{}/{})\n\n",
+      batch, total_tokens, heads, head_dim, 2.0 * static_cast<double>(kv_bytes) / (1ll << 30), chunk, descriptors,
+      per_tier[0], per_tier[1], per_tier[2]);
 
   // ---- the copy limit --------------------------------------------------------------------------
   const cuda::Stream stream(device);
@@ -231,10 +232,9 @@ int main(int argc, char** argv) {
                                                                  .set("o", view(o, 1, head_dim))
                                                                  .set("lse", view(lse, 1, 1)));
     for (std::int64_t c = 0; c < head_dim; ++c) {
-      worst_reference =
-          std::max(worst_reference, static_cast<double>(std::fabs(
-                                        o[static_cast<std::size_t>(c)] -
-                                        first_o[static_cast<std::size_t>(index * head_dim + c)])));
+      worst_reference = std::max(
+          worst_reference, static_cast<double>(std::fabs(o[static_cast<std::size_t>(c)] -
+                                                         first_o[static_cast<std::size_t>(index * head_dim + c)])));
     }
   }
   fmt::print("\n  outputs: max |difference| between strategies {:.2e}; vs the interpreter (3 descriptors) {:.2e}\n",

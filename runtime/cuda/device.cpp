@@ -305,13 +305,13 @@ unsigned resident_ctas(const Device& device, CUfunction function, unsigned block
   allow_shared(device, function, shared_bytes, what);
   int per_multiprocessor = 0;
   device.check(device.driver().api().cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, function,
-                                                                                   static_cast<int>(block),
-                                                                                   shared_bytes),
+                                                                                 static_cast<int>(block), shared_bytes),
                "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   if (per_multiprocessor < 1) {
-    throw Error(fmt::format("{} cannot run on {}: not one CTA of {} threads with {} bytes of shared memory fits on a "
-                            "multiprocessor",
-                            what, device.name(), block, shared_bytes));
+    throw Error(
+        fmt::format("{} cannot run on {}: not one CTA of {} threads with {} bytes of shared memory fits on a "
+                    "multiprocessor",
+                    what, device.name(), block, shared_bytes));
   }
   return static_cast<unsigned>(per_multiprocessor * device.multiprocessors());
 }

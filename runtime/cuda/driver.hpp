@@ -19,43 +19,42 @@ namespace pto::cuda {
 
 // Every driver entry point PTO-RT uses, listed once: (member, exported symbol).
 // Versioned symbols are named explicitly (cuda.h maps e.g. cuDeviceTotalMem to _v2).
-#define PTO_CUDA_DRIVER_FUNCTIONS(X)                      \
-  X(cuGetErrorName, "cuGetErrorName")                     \
-  X(cuGetErrorString, "cuGetErrorString")                 \
-  X(cuInit, "cuInit")                                     \
-  X(cuDriverGetVersion, "cuDriverGetVersion")             \
-  X(cuDeviceGetCount, "cuDeviceGetCount")                 \
-  X(cuDeviceGet, "cuDeviceGet")                           \
-  X(cuDeviceGetName, "cuDeviceGetName")                   \
-  X(cuDeviceTotalMem, "cuDeviceTotalMem_v2")              \
-  X(cuDeviceGetAttribute, "cuDeviceGetAttribute")         \
-  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain") \
-  X(cuCtxSetCurrent, "cuCtxSetCurrent")                   \
-  X(cuCtxSynchronize, "cuCtxSynchronize")                 \
-  X(cuMemGetInfo, "cuMemGetInfo_v2")                      \
-  X(cuMemAlloc, "cuMemAlloc_v2")                          \
-  X(cuMemFree, "cuMemFree_v2")                            \
-  X(cuMemAllocHost, "cuMemAllocHost_v2")                  \
-  X(cuMemFreeHost, "cuMemFreeHost")                       \
-  X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")            \
-  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")            \
-  X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2")            \
-  X(cuMemsetD8Async, "cuMemsetD8Async")                   \
-  X(cuStreamCreate, "cuStreamCreate")                     \
-  X(cuStreamDestroy, "cuStreamDestroy_v2")                \
-  X(cuStreamSynchronize, "cuStreamSynchronize")           \
-  X(cuStreamWaitEvent, "cuStreamWaitEvent")               \
-  X(cuEventCreate, "cuEventCreate")                       \
-  X(cuEventDestroy, "cuEventDestroy_v2")                  \
-  X(cuEventRecord, "cuEventRecord")                       \
-  X(cuEventSynchronize, "cuEventSynchronize")             \
-  X(cuEventElapsedTime, "cuEventElapsedTime_v2")          \
-  X(cuModuleLoadData, "cuModuleLoadData")                 \
-  X(cuModuleUnload, "cuModuleUnload")                     \
-  X(cuModuleGetFunction, "cuModuleGetFunction")           \
-  X(cuFuncSetAttribute, "cuFuncSetAttribute")             \
-  X(cuOccupancyMaxActiveBlocksPerMultiprocessor,            \
-    "cuOccupancyMaxActiveBlocksPerMultiprocessor")          \
+#define PTO_CUDA_DRIVER_FUNCTIONS(X)                                                            \
+  X(cuGetErrorName, "cuGetErrorName")                                                           \
+  X(cuGetErrorString, "cuGetErrorString")                                                       \
+  X(cuInit, "cuInit")                                                                           \
+  X(cuDriverGetVersion, "cuDriverGetVersion")                                                   \
+  X(cuDeviceGetCount, "cuDeviceGetCount")                                                       \
+  X(cuDeviceGet, "cuDeviceGet")                                                                 \
+  X(cuDeviceGetName, "cuDeviceGetName")                                                         \
+  X(cuDeviceTotalMem, "cuDeviceTotalMem_v2")                                                    \
+  X(cuDeviceGetAttribute, "cuDeviceGetAttribute")                                               \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain")                                       \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent")                                                         \
+  X(cuCtxSynchronize, "cuCtxSynchronize")                                                       \
+  X(cuMemGetInfo, "cuMemGetInfo_v2")                                                            \
+  X(cuMemAlloc, "cuMemAlloc_v2")                                                                \
+  X(cuMemFree, "cuMemFree_v2")                                                                  \
+  X(cuMemAllocHost, "cuMemAllocHost_v2")                                                        \
+  X(cuMemFreeHost, "cuMemFreeHost")                                                             \
+  X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")                                                  \
+  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")                                                  \
+  X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2")                                                  \
+  X(cuMemsetD8Async, "cuMemsetD8Async")                                                         \
+  X(cuStreamCreate, "cuStreamCreate")                                                           \
+  X(cuStreamDestroy, "cuStreamDestroy_v2")                                                      \
+  X(cuStreamSynchronize, "cuStreamSynchronize")                                                 \
+  X(cuStreamWaitEvent, "cuStreamWaitEvent")                                                     \
+  X(cuEventCreate, "cuEventCreate")                                                             \
+  X(cuEventDestroy, "cuEventDestroy_v2")                                                        \
+  X(cuEventRecord, "cuEventRecord")                                                             \
+  X(cuEventSynchronize, "cuEventSynchronize")                                                   \
+  X(cuEventElapsedTime, "cuEventElapsedTime_v2")                                                \
+  X(cuModuleLoadData, "cuModuleLoadData")                                                       \
+  X(cuModuleUnload, "cuModuleUnload")                                                           \
+  X(cuModuleGetFunction, "cuModuleGetFunction")                                                 \
+  X(cuFuncSetAttribute, "cuFuncSetAttribute")                                                   \
+  X(cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor") \
   X(cuLaunchKernel, "cuLaunchKernel")
 
 struct DriverApi {

@@ -281,8 +281,9 @@ TEST_CASE("for_each runs its iterations in order (a running sum through one buff
       w.for_each(Dense(n), [&](Idx i) { w.call(accumulate, {X[i], A[0]}); });
     });
     const bool traced = target.kind != Target::Kind::cuda;  // the GPU records launches, not task times
-    Program program = (traced ? wl.task_graph(Deps::none(), Pools::workers(4), Trace::on()) : wl.task_graph(Deps::none()))
-                          .compile(target);
+    Program program =
+        (traced ? wl.task_graph(Deps::none(), Pools::workers(4), Trace::on()) : wl.task_graph(Deps::none()))
+            .compile(target);
     program.execute();
     program.synchronize();
     for (std::int64_t c = 0; c < width; ++c) {
