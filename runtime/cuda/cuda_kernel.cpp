@@ -28,6 +28,7 @@ int target_arch() {
 CudaKernel::CudaKernel(tl::KernelInstance instance, int arch) : instance_(std::move(instance)) {
   if (!instance_.valid()) throw Error("cuda kernel: the kernel instance is empty (default-constructed)");
   generated_ = generate_cuda(instance_.ir(), instance_.hash());
+  what_ = fmt::format("kernel '{}'", instance_.name());
   cubin_ = NvrtcCompiler::instance().compile(generated_, instance_.name(), arch);
 }
 
@@ -38,7 +39,7 @@ CUfunction CudaKernel::function(const std::shared_ptr<Device>& device) const {
       throw Error(fmt::format("cuda kernel '{}' was compiled for sm_{}, but {} is sm_{}", instance_.name(), cubin_.arch,
                               device->name(), device->arch()));
     }
-    module_ = std::make_shared<Module>(device, cubin_.image, fmt::format("kernel '{}'", instance_.name()));
+    module_ = std::make_shared<Module>(device, cubin_.image, what_);
     function_ = module_->function(generated_.symbol);
   }
   return function_;
@@ -73,7 +74,7 @@ void CudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr task_
   shape.grid = static_cast<unsigned>(tasks);
   shape.block = static_cast<unsigned>(generated_.threads);
   shape.shared_bytes = static_cast<std::size_t>(generated_.shared_bytes());
-  cuda::launch(*device, entry, shape, stream, parameters, fmt::format("kernel '{}'", instance_.name()));
+  cuda::launch(*device, entry, shape, stream, parameters, what_);
 }
 
 void CudaKernel::raise(const DeviceFault& fault, const std::vector<cpu::ArgSlot>& slots) const {

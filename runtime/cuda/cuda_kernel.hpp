@@ -69,6 +69,7 @@ class CudaKernel {
   tl::KernelInstance instance_;
   GeneratedKernel generated_;
   Cubin cubin_;
+  std::string what_;  // "kernel '<name>'", for errors (built once: launches are a hot path)
   mutable std::mutex mutex_;
   mutable std::shared_ptr<Module> module_;
   mutable CUfunction function_ = nullptr;

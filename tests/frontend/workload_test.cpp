@@ -13,6 +13,7 @@
 #include "frontend/program.hpp"
 #include "runtime/build_config.hpp"
 #include "runtime/error.hpp"
+#include "tests/frontend/workload_test_util.hpp"
 #if PTO_HAVE_CUDA
 #include "runtime/cuda/device_probe.hpp"
 #endif
@@ -56,21 +57,10 @@ tl::KernelInstance scale_kernel() {
 }
 
 std::vector<float> random_values(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
-  std::vector<float> out(n);
-  for (float& v : out) v = dist(rng);
-  return out;
+  return test::random_values(n, seed, 2.0f);
 }
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using test::message_of;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -11,6 +11,7 @@
 #include "dsl/builder.hpp"
 #include "frontend/program.hpp"
 #include "runtime/error.hpp"
+#include "tests/frontend/workload_test_util.hpp"
 
 using namespace pto;
 using tl::f32;
@@ -35,11 +36,7 @@ tl::Family colsum_family() {
 }
 
 std::vector<float> random_values(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> out(n);
-  for (float& v : out) v = dist(rng);
-  return out;
+  return test::random_values(n, seed, 1.0f);
 }
 
 // A plan of `count` descriptors over `total` rows with random lengths, tiered by length.
@@ -63,14 +60,7 @@ Workload tiered(const tl::Family& family, const DescriptorTable<Work>& work, con
   });
 }
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using test::message_of;
 
 }  // namespace
 
