@@ -242,6 +242,10 @@ struct Pad {
 // valid_rows read as `pad` (the masked tail of a KV block).
 Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Where where = Where::current());
 Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pad pad, Where where = Where::current());
+// One element of a global as a scalar: an entry of a block table or an index array, to use
+// as an offset or extent (paged KV). Integer globals give an integer scalar of their dtype,
+// float globals an f32 scalar; an element outside the global is a run-time error.
+Scalar load_scalar(const Global& src, Index row, Index col = 0, Where where = Where::current());
 void store(const Output& dst, const Value& value, Where where = Where::current());
 void store(const Global& dst, Index row, Index col, const Value& value, Index valid_rows, Index valid_cols,
            Where where = Where::current());

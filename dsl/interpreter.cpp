@@ -157,6 +157,7 @@ class Interpreter {
       case ir::OpCategory::constant: return constant(node);
       case ir::OpCategory::memory:
         if (node.op == ir::Op::load) return load(node);
+        if (node.op == ir::Op::load_scalar) return load_scalar(node);
         if (node.op == ir::Op::store) return store(node);
         return read_output(node);
       case ir::OpCategory::binary:
@@ -251,6 +252,23 @@ class Interpreter {
           s.i[k] = integer;
         }
       }
+    }
+    slot(node.results[0]) = std::move(s);
+  }
+
+  void load_scalar(const ir::Node& node) {
+    const ir::Type& t = type(node.results[0]);
+    const TensorView& src = tensor(node.param);
+    const std::int64_t row = index(node.operands[1]);
+    const std::int64_t col = index(node.operands[2]);
+    check_in_bounds(node, src, row, col, 1, 1);
+    Slot s = make(t);
+    std::int64_t integer = 0;
+    const float x = read_element(src, row, col, &integer);
+    if (is_float(t.dtype)) {
+      s.f[0] = x;
+    } else {
+      s.i[0] = wrap(t.dtype, integer);
     }
     slot(node.results[0]) = std::move(s);
   }

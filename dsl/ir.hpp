@@ -24,52 +24,53 @@ namespace pto::ir {
 
 // X(name, category). Categories: param, constant, memory, binary, compare, unary,
 // reduce, matmul, shape, cast, select, control.
-#define PTO_IR_OPS(X)                                                                                           \
-  X(param, param)        /* a kernel parameter's value (tiles, scalars) or handle (globals) */                  \
-  X(constant, constant)  /* scalar constant: number */                                                          \
-  X(full, constant)      /* tile filled with `number` */                                                        \
-  X(iota, constant)      /* tile of row (axis 0) or column (axis 1) indices */                                  \
-  X(load, memory)        /* global[row.., col..] -> tile; operands: global row col vrows vcols; number = pad */ \
-  X(read_output, memory) /* an output tile's current contents */                                                \
-  X(store, memory)       /* operands: target value [row col vrows vcols for globals] */                         \
-  X(add, binary)                                                                                                \
-  X(sub, binary)                                                                                                \
-  X(mul, binary)                                                                                                \
-  X(div, binary)                                                                                                \
-  X(maximum, binary)                                                                                            \
-  X(minimum, binary)                                                                                            \
-  X(lt, compare)                                                                                                \
-  X(le, compare)                                                                                                \
-  X(gt, compare)                                                                                                \
-  X(ge, compare)                                                                                                \
-  X(eq, compare)                                                                                                \
-  X(ne, compare)                                                                                                \
-  X(where, select) /* operands: condition (i32, non-zero = true), if_true, if_false */                          \
-  X(cast, cast)    /* to the result type's dtype */                                                             \
-  X(exp, unary)                                                                                                 \
-  X(log, unary)                                                                                                 \
-  X(sqrt, unary)                                                                                                \
-  X(rsqrt, unary)                                                                                               \
-  X(tanh, unary)                                                                                                \
-  X(sigmoid, unary)                                                                                             \
-  X(relu, unary)                                                                                                \
-  X(gelu, unary)                                                                                                \
-  X(silu, unary)                                                                                                \
-  X(neg, unary)                                                                                                 \
-  X(abs, unary)                                                                                                 \
-  X(sin, unary)                                                                                                 \
-  X(cos, unary)                                                                                                 \
-  X(rowsum, reduce)                                                                                             \
-  X(rowmax, reduce)                                                                                             \
-  X(rowmin, reduce)                                                                                             \
-  X(rowmean, reduce)                                                                                            \
-  X(colsum, reduce)                                                                                             \
-  X(colmax, reduce)                                                                                             \
-  X(colmin, reduce)                                                                                             \
-  X(colmean, reduce)                                                                                            \
-  X(matmul, matmul)     /* operands: a b [acc] */                                                               \
-  X(trans, shape)       /* transposed view */                                                                   \
-  X(for_range, control) /* operands: start end inits...; attribute step; body block */                          \
+#define PTO_IR_OPS(X)                                                                                            \
+  X(param, param)        /* a kernel parameter's value (tiles, scalars) or handle (globals) */                   \
+  X(constant, constant)  /* scalar constant: number */                                                           \
+  X(full, constant)      /* tile filled with `number` */                                                         \
+  X(iota, constant)      /* tile of row (axis 0) or column (axis 1) indices */                                   \
+  X(load, memory)        /* global[row.., col..] -> tile; operands: global row col vrows vcols; number = pad */  \
+  X(load_scalar, memory) /* global[row, col] -> scalar (block tables, index arrays); operands: global row col */ \
+  X(read_output, memory) /* an output tile's current contents */                                                 \
+  X(store, memory)       /* operands: target value [row col vrows vcols for globals] */                          \
+  X(add, binary)                                                                                                 \
+  X(sub, binary)                                                                                                 \
+  X(mul, binary)                                                                                                 \
+  X(div, binary)                                                                                                 \
+  X(maximum, binary)                                                                                             \
+  X(minimum, binary)                                                                                             \
+  X(lt, compare)                                                                                                 \
+  X(le, compare)                                                                                                 \
+  X(gt, compare)                                                                                                 \
+  X(ge, compare)                                                                                                 \
+  X(eq, compare)                                                                                                 \
+  X(ne, compare)                                                                                                 \
+  X(where, select) /* operands: condition (i32, non-zero = true), if_true, if_false */                           \
+  X(cast, cast)    /* to the result type's dtype */                                                              \
+  X(exp, unary)                                                                                                  \
+  X(log, unary)                                                                                                  \
+  X(sqrt, unary)                                                                                                 \
+  X(rsqrt, unary)                                                                                                \
+  X(tanh, unary)                                                                                                 \
+  X(sigmoid, unary)                                                                                              \
+  X(relu, unary)                                                                                                 \
+  X(gelu, unary)                                                                                                 \
+  X(silu, unary)                                                                                                 \
+  X(neg, unary)                                                                                                  \
+  X(abs, unary)                                                                                                  \
+  X(sin, unary)                                                                                                  \
+  X(cos, unary)                                                                                                  \
+  X(rowsum, reduce)                                                                                              \
+  X(rowmax, reduce)                                                                                              \
+  X(rowmin, reduce)                                                                                              \
+  X(rowmean, reduce)                                                                                             \
+  X(colsum, reduce)                                                                                              \
+  X(colmax, reduce)                                                                                              \
+  X(colmin, reduce)                                                                                              \
+  X(colmean, reduce)                                                                                             \
+  X(matmul, matmul)     /* operands: a b [acc] */                                                                \
+  X(trans, shape)       /* transposed view */                                                                    \
+  X(for_range, control) /* operands: start end inits...; attribute step; body block */                           \
   X(yield, control)     /* ends a loop body: the next carried values */
 
 enum class Op : std::uint8_t {

@@ -10,7 +10,7 @@ Error out_of_bounds_error(const ir::Kernel& kernel, const ir::Node& node, std::i
   const ir::Param& param = kernel.params.at(static_cast<std::size_t>(node.param));
   return Error(fmt::format("kernel '{}': {}: {} '{}' [{},{}]: valid region rows [{}, {}) x cols [{}, {}) is outside "
                            "the tensor; pass valid extents that stop at its end",
-                           kernel.name, ir::name(node.op), node.op == ir::Op::load ? "load from" : "store to",
+                           kernel.name, ir::name(node.op), node.op == ir::Op::store ? "store to" : "load from",
                            param.name, tensor_rows, tensor_cols, row, row + valid_rows, col, col + valid_cols),
                node.where);
 }

@@ -206,6 +206,24 @@ Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pa
   return load(src, std::move(row), 0, rows, param.type.cols, std::move(valid_rows), param.type.cols, pad.value, where);
 }
 
+Scalar load_scalar(const Global& src, Index row, Index col, Where where) {
+  Builder& builder = builder_for_handle(src.builder(), "load_scalar", where);
+  const ir::Param& param = builder.param(src.index());
+  if (param.role == ir::ParamRole::out && !builder.written(src.index())) {
+    throw Error(fmt::format("load_scalar: reads output '{}' before anything was stored to it; declare it with "
+                            "k.inout if it holds data on entry",
+                            param.name),
+                where);
+  }
+  ir::Node node;
+  node.op = ir::Op::load_scalar;
+  node.param = src.index();
+  node.where = where;
+  node.operands = {param.value, builder.index_value(row, "load_scalar", "the row", where).id(),
+                   builder.index_value(col, "load_scalar", "the column", where).id()};
+  return builder.emit(std::move(node), ir::Type::scalar(is_float(param.type.dtype) ? DType::f32 : param.type.dtype));
+}
+
 void store(const Output& dst, const Value& value, Where where) {
   Builder& builder = builder_for_handle(dst.builder(), "store", where);
   builder.check_usable(value, "store", where);

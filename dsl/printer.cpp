@@ -62,6 +62,10 @@ class Printer {
                                 value(node.operands[1]), value(node.operands[2]), value(node.operands[3]),
                                 value(node.operands[4]), number(node.number), type));
         return;
+      case Op::load_scalar:
+        line(depth, fmt::format("{}load_scalar {}[{}, {}]{}", result, value(node.operands[0]), value(node.operands[1]),
+                                value(node.operands[2]), type));
+        return;
       case Op::store:
         if (node.operands.size() == 2) {
           line(depth, fmt::format("store {}, {}", value(node.operands[0]), value(node.operands[1])));

@@ -160,6 +160,13 @@ class Verifier {
         if (std::string problem = check_tile_shape(type.rows, type.cols); !problem.empty()) fail_at(&node, problem);
         return;
       }
+      case Op::load_scalar: {
+        if (!param.type.is_global() || node.operands.size() != 3) fail_at(&node, "loads from a global: global row col");
+        expect_index(node.operands[1], node, "row");
+        expect_index(node.operands[2], node, "col");
+        expect_result(node, Type::scalar(is_float(param.type.dtype) ? DType::f32 : param.type.dtype));
+        return;
+      }
       case Op::read_output:
         if (!param.type.is_tile() || param.role == ParamRole::in) fail_at(&node, "reads an output tile");
         expect_result(node, param.type);

@@ -354,6 +354,7 @@ class Lowering {
       case ir::OpCategory::constant: return constant(node);
       case ir::OpCategory::memory:
         if (node.op == ir::Op::load) return load(node);
+        if (node.op == ir::Op::load_scalar) return load_scalar(node);
         if (node.op == ir::Op::store) return store(node);
         return read_output(node);
       case ir::OpCategory::binary:
@@ -456,6 +457,15 @@ class Lowering {
       loop(i64(0), vc,
            [&](llvm::Value* c) { store_element(id, r, c, load_memory(data, type.dtype, b_.CreateAdd(base, c))); });
     });
+  }
+
+  void load_scalar(const ir::Node& node) {
+    llvm::Value* row = as_i64(node.operands[1]);
+    llvm::Value* col = as_i64(node.operands[2]);
+    bounds_check(node, node.param, row, col, i64(1), i64(1), fault_load_out_of_bounds);
+    const DType dtype = kernel_.params[static_cast<std::size_t>(node.param)].type.dtype;
+    llvm::Value* offset = b_.CreateAdd(b_.CreateMul(row, slot_field(node.param, 3)), col);
+    values_[static_cast<std::size_t>(node.results[0])] = load_memory(slot_field(node.param, 0), dtype, offset);
   }
 
   void store(const ir::Node& node) {

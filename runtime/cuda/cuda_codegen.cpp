@@ -395,6 +395,7 @@ class Generator {
       case ir::OpCategory::memory:
         comment(node);
         if (node.op == ir::Op::load) return load(node);
+        if (node.op == ir::Op::load_scalar) return load_scalar(node);
         if (node.op == ir::Op::store) return store(node);
         return read_tile_param(node.results[0], node.param);
       case ir::OpCategory::binary:
@@ -463,6 +464,23 @@ class Generator {
   }
 
   std::string index_value(ir::ValueId id) const { return fmt::format("(long long){}", var(id)); }
+
+  // Every thread reads the same element (one broadcast transaction); the value is a
+  // register like any scalar.
+  void load_scalar(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    const DType dtype = kernel_.type_of(id).dtype;
+    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+    const std::string row = var(id) + "_row", col = var(id) + "_col";
+    line("const long long {} = {}, {} = {};", row, index_value(node.operands[1]), col, index_value(node.operands[2]));
+    line("if (pto::out_of_bounds({0}, {1}, 1, 1, args[{2}].rows, args[{2}].cols)) {{", row, col, node.param);
+    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, {}, {}, 1, 1);", node_index(node), row, col);
+    line("  return;");
+    line("}}");
+    line("const {} {} = {};", compute_type(dtype), var(id),
+         widen(p.type.dtype, fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]",
+                                         storage_type(p.type.dtype), node.param, row, node.param, col)));
+  }
 
   void load(const ir::Node& node) {
     const ir::ValueId id = node.results[0];

@@ -379,6 +379,19 @@ TEST_CASE("error: a load whose valid region leaves the tensor") {
       doctest::Contains("load from 'g' [3,4]: valid region rows [2, 4) x cols [0, 4) is outside"), pto::Error);
 }
 
+TEST_CASE("error: a load_scalar outside its global") {
+  auto kernel = tl::kernel("lookup", [](tl::Builder& k) {
+    auto table = k.in(tl::global(i32, {tl::dyn, 1}), "table");
+    auto at = k.scalar(i32, "at");
+    tl::store(k.out(tl::tile(1, 1, i32), "y"), tl::zeros(1, 1, i32) + tl::load_scalar(table, at));
+  });
+  std::vector<std::int32_t> table = {4, 5, 6}, y(1);
+  CHECK_THROWS_WITH_AS(
+      pto::test::execute(kernel, KernelArgs().set("table", view(table, 3, 1)).set("at", 3).set("y", view(y, 1, 1))),
+      doctest::Contains("load_scalar: load from 'table' [3,1]: valid region rows [3, 4) x cols [0, 1) is outside"),
+      pto::Error);
+}
+
 TEST_CASE("error: integer division by zero when running") {
   auto kernel = tl::kernel("divide", [](tl::Builder& k) {
     auto a = k.scalar(i32, "a");

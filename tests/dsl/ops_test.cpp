@@ -466,6 +466,49 @@ TEST_CASE("load: offsets, valid extents and pad; store to a global writes only t
   check_close(block, expected_block, 0, 0);
 }
 
+TEST_CASE("load_scalar: a block table's entries pick the rows a loop gathers (paged KV)") {
+  std::mt19937 rng(17);
+  const std::int64_t page = 4, pages = 9, cols = 12;
+  HostTensor pool(DType::f16, pages * page, cols), gathered(DType::f32, 5 * page, cols);
+  pool.fill_random(rng, -2, 2);
+  std::vector<std::int32_t> table = {7, 2, 8, 0, 5};
+  auto kernel = tl::kernel("gather_pages", [&](tl::Builder& k) {
+    auto in = k.in(tl::global(f16, {tl::dyn, cols}), "pool");
+    auto pages_of = k.in(tl::global(i32, {tl::dyn, 1}), "table");
+    auto out = k.out(tl::global(f32, {tl::dyn, cols}), "out");
+    auto n = k.scalar(i32, "n");
+    tl::for_range(0, n, 1, [&](tl::Scalar j) {
+      auto row = tl::load_scalar(pages_of, j) * page;
+      tl::store(out, j * page, 0, tl::cast(tl::load(in, row, page, page), f32), page, cols);
+    });
+  });
+  pto::test::execute(
+      kernel,
+      KernelArgs().set("pool", pool.view()).set("table", view(table, 5, 1)).set("out", gathered.view()).set("n", 5));
+  std::vector<double> expected;
+  for (std::int64_t r = 0; r < 5 * page; ++r)
+    for (std::int64_t c = 0; c < cols; ++c)
+      expected.push_back(pool.get(table[static_cast<std::size_t>(r / page)] * page + r % page, c));
+  check_close(gathered, expected, 0, 0);
+
+  // i64 and float globals, a column offset and a strided view.
+  std::vector<std::int64_t> wide = {1, 2, 3, 4, 5, 6};
+  std::vector<float> numbers = {0.5f, -1.25f, 3.0f, 8.0f};
+  std::vector<float> y(2);
+  auto mixed = tl::kernel("scalars", [&](tl::Builder& k) {
+    auto w = k.in(tl::global(tl::i64, {tl::dyn, tl::dyn}), "w");
+    auto f = k.in(tl::global(f32, {tl::dyn, 2}), "f");
+    auto index = tl::load_scalar(w, 1, 2);  // 6
+    auto out =
+        tl::zeros(1, 2, f32) + tl::cast(tl::full(1, 1, tl::i64, 0) + index, f32) + tl::load_scalar(f, 1, 1);  // 6 + 8
+    tl::store(k.out(tl::tile(1, 2, f32), "y"), out);
+  });
+  pto::test::execute(mixed,
+                     KernelArgs().set("w", view(wide, 2, 3)).set("f", view(numbers, 2, 2)).set("y", view(y, 1, 2)));
+  CHECK(y[0] == 14.0f);
+  CHECK(y[1] == 14.0f);
+}
+
 TEST_CASE("outputs can be read back after a store; inout tiles hold data on entry") {
   HostTensor acc(DType::f32, 2, 3), y(DType::f32, 2, 3);
   for (int i = 0; i < 6; ++i) acc.set(i / 3, i % 3, i);
