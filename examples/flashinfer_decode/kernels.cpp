@@ -1,0 +1,110 @@
+#include "examples/flashinfer_decode/kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+namespace flashinfer {
+
+namespace {
+
+constexpr std::int64_t block_rows[] = {32, 64, 96, 128};
+
+struct Softmax {
+  tl::Value m, l, acc;
+};
+
+// One online-softmax step over a block of K/V rows whose first `valid` rows are real.
+Softmax step(const tl::Value& q, const tl::Value& k_block, const tl::Value& v_block, const tl::Scalar& valid,
+             std::int64_t rows, double scale, const Softmax& in) {
+  auto s = tl::matmul(q, tl::trans(k_block)) * scale;
+  s = tl::where(tl::lt(tl::iota(1, rows, 1), valid), s, -INFINITY);  // the tail past kv_len
+  auto m = tl::maximum(in.m, tl::rowmax(s));
+  auto p = tl::exp(s - m);
+  auto correction = tl::exp(in.m - m);
+  return {m, in.l * correction + tl::rowsum(p), in.acc * correction + tl::matmul(p, v_block)};
+}
+
+void build_tier(tl::Builder& k, KvLayout layout, std::int64_t head_dim, std::int64_t page_size, int tier) {
+  auto q = k.in(tl::tile(1, head_dim, tl::f16), "q");
+  auto K = k.in(tl::global(tl::f16, {tl::dyn, head_dim}), "k");
+  auto V = k.in(tl::global(tl::f16, {tl::dyn, head_dim}), "v");
+  std::optional<tl::Global> pages;
+  if (layout == KvLayout::paged) pages = k.in(tl::global(tl::i32, {tl::dyn, 1}), "pages");
+  auto kv_len = k.scalar(tl::i32, "kv_len");
+  auto o = k.out(tl::tile(1, head_dim, tl::f32), "o");
+  auto lse = k.out(tl::tile(1, 1, tl::f32), "lse");
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const Softmax init{tl::full(1, 1, tl::f32, -INFINITY), tl::zeros(1, 1, tl::f32), tl::zeros(1, head_dim, tl::f32)};
+  Softmax out;
+  if (layout == KvLayout::contiguous) {
+    const std::int64_t rows = block_rows[tier];
+    auto [m, l, acc] = tl::for_range(0, kv_len, rows, {init.m, init.l, init.acc},
+                                     [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
+                                       auto valid = kv_len - j;  // rows past it read 0 and are masked
+                                       const Softmax next =
+                                           step(q, tl::load(K, j, rows, valid), tl::load(V, j, rows, valid), valid,
+                                                rows, scale, {m_in, l_in, acc_in});
+                                       return tl::carry(next.m, next.l, next.acc);
+                                     });
+    out = {m, l, acc};
+  } else {
+    // A step covers `per_step` pages; each is looked up in the block table and gets its own
+    // softmax update. Pages past the chunk's last are clamped to it and fully masked.
+    const std::int64_t per_step = std::max<std::int64_t>(1, block_rows[tier] / page_size);
+    auto last_page = (kv_len + (page_size - 1)) / page_size - 1;
+    auto [m, l, acc] = tl::for_range(0, kv_len, per_step * page_size, {init.m, init.l, init.acc},
+                                     [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
+                                       Softmax state{m_in, l_in, acc_in};
+                                       for (std::int64_t p = 0; p < per_step; ++p) {
+                                         auto valid = kv_len - (j + p * page_size);
+                                         auto page = tl::load_scalar(*pages, tl::minimum(j / page_size + p, last_page));
+                                         auto row = page * page_size;
+                                         state =
+                                             step(q, tl::load(K, row, page_size, valid),
+                                                  tl::load(V, row, page_size, valid), valid, page_size, scale, state);
+                                       }
+                                       return tl::carry(state.m, state.l, state.acc);
+                                     });
+    out = {m, l, acc};
+  }
+  tl::store(o, out.acc / out.l);
+  tl::store(lse, out.m + tl::log(out.l));
+}
+
+}  // namespace
+
+std::int64_t tier_block_rows(int tier) {
+  return block_rows[tier];
+}
+
+pto::tl::Family decode_tiers(KvLayout layout, std::int64_t head_dim, std::int64_t page_size) {
+  const char* name = layout == KvLayout::contiguous ? "decode_tier" : "paged_decode_tier";
+  return tl::family(name, {0, 1, 2, 3}, [=](tl::Builder& k, std::int64_t tier) {
+    build_tier(k, layout, head_dim, page_size, static_cast<int>(tier));
+  });
+}
+
+pto::tl::KernelInstance merge_partials(std::int64_t head_dim) {
+  return tl::kernel("merge_partials", [&](tl::Builder& k) {
+    auto o_part = k.in(tl::global(tl::f32, {tl::dyn, head_dim}), "o_part");
+    auto lse_part = k.in(tl::global(tl::f32, {tl::dyn, 1}), "lse_part");
+    auto count = k.scalar(tl::i32, "count");
+    auto o = k.out(tl::tile(1, head_dim, tl::f32), "o");
+    auto lse = k.out(tl::tile(1, 1, tl::f32), "lse");
+    auto [m, l, acc] = tl::for_range(
+        0, count, 1, {tl::full(1, 1, tl::f32, -INFINITY), tl::zeros(1, 1, tl::f32), tl::zeros(1, head_dim, tl::f32)},
+        [&](tl::Scalar i, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
+          auto part_lse = tl::load(lse_part, i, 1, 1);
+          auto m_new = tl::maximum(m_in, tl::rowmax(part_lse));
+          auto weight = tl::exp(part_lse - m_new);
+          auto correction = tl::exp(m_in - m_new);
+          return tl::carry(m_new, l_in * correction + tl::rowsum(weight),
+                           acc_in * correction + weight * tl::load(o_part, i, 1, 1));
+        });
+    tl::store(o, acc / l);
+    tl::store(lse, m + tl::log(l));
+  });
+}
+
+}  // namespace flashinfer
