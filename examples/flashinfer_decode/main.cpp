@@ -3,6 +3,7 @@
 // Program: four tier kernels and the split-KV merge), check every (request, head) against
 // a float64 reference, report. See README.md in this folder.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -35,7 +36,7 @@ struct Options {
   std::string objective = "fewest-work-units";
   std::uint64_t seed = 42;
   int repeats = 0;  // 0: 3 on the CPU, 20 on a GPU
-  std::string inputs, output, json;
+  std::string inputs, save_inputs, output, json;
 };
 
 double median(std::vector<double> values) {
@@ -122,6 +123,18 @@ int run(const Options& options) {
   print_plan(report);
 
   const DecodeInputs inputs = load_inputs(options);
+  fmt::print("\n  Inputs: {}\n", options.inputs.empty() ? fmt::format("random (seed {})", options.seed)
+                                                        : fmt::format("q, k, v from {}", options.inputs));
+  if (!options.save_inputs.empty()) {
+    const DecodeShape& s = report.shape;
+    SafetensorsFile file;
+    file.tensors["q"] = stored(pto::DType::f16, {s.batch(), s.heads, s.head_dim}, inputs.q);
+    file.tensors["k"] = stored(pto::DType::f16, {s.total_tokens(), s.heads, s.head_dim}, inputs.k);
+    file.tensors["v"] = stored(pto::DType::f16, {s.total_tokens(), s.heads, s.head_dim}, inputs.v);
+    file.metadata["seq_lens"] = fmt::format("{}", fmt::join(s.seq_lens, ","));
+    write_safetensors(options.save_inputs, file);
+    fmt::print("  Wrote q, k, v to {}\n", options.save_inputs);
+  }
   fmt::print("\n--- Execution Phase ---\n");
   DecodeAttention attention(report.shape, report.plan, inputs, report.options);
   fmt::print("  Program compiled: Program 'flashinfer_decode' ({} kernel instances: 4 tiers + merge, {:.1f} ms)\n",
@@ -188,6 +201,8 @@ int main(int argc, char** argv) {
   app.add_option("--inputs", options.inputs,
                  ".safetensors with q [batch, heads, head_dim], k and v [total_tokens, "
                  "heads, head_dim], all f16 (default: random from --seed)");
+  app.add_option("--save-inputs", options.save_inputs,
+                 "write the run's q, k, v (f16) here, for --inputs or other tools");
   app.add_option("--output", options.output, "write o [batch, heads, head_dim] and lse [batch, heads] (f32) here");
   app.add_option("--json", options.json, "write the run's statistics as JSON here");
   CLI11_PARSE(app, argc, argv);

@@ -1,0 +1,132 @@
+// The AttentionPlanner: the seed's plan exactly, both objectives against a linear scan,
+// budgets that cannot be met, and the descriptors' fields.
+#include <doctest/doctest.h>
+
+#include "examples/flashinfer_decode/planner.hpp"
+#include "runtime/error.hpp"
+
+using namespace flashinfer;
+
+namespace {
+
+const std::vector<std::int64_t> seed_lengths = {512,  1024,  2048, 4096, 512,  512,  1024, 2048,
+                                                8192, 16384, 1024, 512,  2048, 4096, 8192, 1024};
+
+}  // namespace
+
+TEST_CASE("planner: the seed's configuration gives the seed's plan") {
+  const Plan plan = AttentionPlanner().plan(seed_lengths, 32);
+  CHECK(plan.chunk_size == 4096);
+  REQUIRE(plan.descriptors.size() == 672);
+  const PlanStatistics stats = analyze(plan);
+  CHECK(stats.work_units == 672);
+  CHECK(stats.per_tier[0] == 128);
+  CHECK(stats.per_tier[1] == 128);
+  CHECK(stats.per_tier[2] == 96);
+  CHECK(stats.per_tier[3] == 320);
+  CHECK(stats.chunks_min == 1);
+  CHECK(stats.chunks_max == 4);
+  CHECK(stats.chunks_avg == doctest::Approx(672.0 / 512.0));
+  CHECK(stats.merges == 96);  // requests 8, 9 and 14 are longer than a chunk, x 32 heads
+  const WorkDescriptor& first = plan.descriptors[0];
+  CHECK(first.work_id == 0);
+  CHECK(first.request == 0);
+  CHECK(first.head == 0);
+  CHECK(first.kv_start == 0);
+  CHECK(first.kv_len == 512);
+  CHECK(first.tier == 0);
+  CHECK(first.flags == 0x03);
+}
+
+TEST_CASE("planner: descriptors cover every token of every (request, head) once, in order") {
+  const std::vector<std::int64_t> lengths = {1, 255, 256, 257, 1000, 4097, 9000};
+  const Plan plan = AttentionPlanner({.chunk_min = 256, .chunk_max = 1024}).plan(lengths, 3);
+  CHECK(plan.chunk_size == 1024);
+  std::size_t i = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    for (std::int32_t h = 0; h < 3; ++h) {
+      std::int64_t covered = 0;
+      while (i < plan.descriptors.size() && plan.descriptors[i].request == static_cast<std::int32_t>(r) &&
+             plan.descriptors[i].head == h) {
+        const WorkDescriptor& d = plan.descriptors[i];
+        CHECK(d.work_id == static_cast<std::int32_t>(i));
+        CHECK(d.kv_start == covered);
+        CHECK(d.is_first() == (covered == 0));
+        covered += d.kv_len;
+        CHECK(d.is_last() == (covered == lengths[r]));
+        CHECK(d.tier == tier_of(d.kv_len));
+        ++i;
+      }
+      CHECK(covered == lengths[r]);
+    }
+  }
+  CHECK(i == plan.descriptors.size());
+  // merges_of lists exactly the split pairs with their descriptor ranges.
+  for (const MergeWork& m : merges_of(plan)) {
+    REQUIRE(m.count > 1);
+    CHECK(plan.descriptors[static_cast<std::size_t>(m.first)].is_first());
+    CHECK(plan.descriptors[static_cast<std::size_t>(m.first + m.count - 1)].is_last());
+    CHECK(plan.descriptors[static_cast<std::size_t>(m.first)].request == m.request);
+  }
+  CHECK(static_cast<std::int64_t>(merges_of(plan).size()) == analyze(plan).merges);
+}
+
+TEST_CASE("planner: tiers by chunk length") {
+  CHECK(tier_of(1) == 0);
+  CHECK(tier_of(512) == 0);
+  CHECK(tier_of(513) == 1);
+  CHECK(tier_of(1024) == 1);
+  CHECK(tier_of(1025) == 2);
+  CHECK(tier_of(2048) == 2);
+  CHECK(tier_of(2049) == 3);
+  CHECK(tier_of(100000) == 3);
+}
+
+TEST_CASE("planner: most-parallel is the smallest fitting chunk, as a linear scan finds it") {
+  const std::vector<std::int64_t> lengths = {100, 17, 4096, 5000, 777, 3333};
+  for (const std::int64_t granularity : {std::int64_t{1}, std::int64_t{16}}) {
+    for (std::int64_t budget = 20; budget <= 400; budget += 7) {
+      CAPTURE(budget);
+      CAPTURE(granularity);
+      const PlannerOptions options{
+          .max_work_units = budget, .granularity = granularity, .objective = Objective::most_parallel};
+      const AttentionPlanner planner(options);
+      std::int64_t expected = -1;
+      for (std::int64_t chunk = 256; chunk <= 4096; ++chunk) {
+        if (chunk % granularity == 0 && planner.work_units(lengths, 4, chunk) <= budget) {
+          expected = chunk;
+          break;
+        }
+      }
+      if (expected < 0) {
+        CHECK_THROWS_AS(planner.choose_chunk_size(lengths, 4), pto::Error);
+      } else {
+        CHECK(planner.choose_chunk_size(lengths, 4) == expected);
+        // fewest-work-units takes the other end of the same feasible interval.
+        PlannerOptions fewest = options;
+        fewest.objective = Objective::fewest_work_units;
+        CHECK(AttentionPlanner(fewest).choose_chunk_size(lengths, 4) == 4096 / granularity * granularity);
+      }
+    }
+  }
+}
+
+TEST_CASE("planner: a budget no chunk size meets is an error naming the budget needed") {
+  CHECK_THROWS_WITH_AS(AttentionPlanner({.max_work_units = 512}).plan(seed_lengths, 32),
+                       doctest::Contains("no chunk size in [256, 4096] keeps the plan within 512 work units: the "
+                                         "fewest possible is 672 (chunk 4096); raise --max-work-units to at least 672"),
+                       pto::Error);
+}
+
+TEST_CASE("planner: bad options and inputs are rejected") {
+  CHECK_THROWS_WITH_AS(AttentionPlanner({.chunk_min = 5000, .chunk_max = 4096}), doctest::Contains("chunk range"),
+                       pto::Error);
+  CHECK_THROWS_WITH_AS(AttentionPlanner({.chunk_min = 300, .chunk_max = 400, .granularity = 512}),
+                       doctest::Contains("no multiple of the granularity 512"), pto::Error);
+  CHECK_THROWS_WITH_AS(AttentionPlanner({.max_work_units = 0}), doctest::Contains("budget is 0"), pto::Error);
+  CHECK_THROWS_WITH_AS(AttentionPlanner().plan({}, 32), doctest::Contains("no sequence lengths"), pto::Error);
+  CHECK_THROWS_WITH_AS(AttentionPlanner().plan({10, 0}, 32), doctest::Contains("request 1 has sequence length 0"),
+                       pto::Error);
+  CHECK_THROWS_WITH_AS(objective_from_string("fastest"), doctest::Contains("unknown planner objective 'fastest'"),
+                       pto::Error);
+}
