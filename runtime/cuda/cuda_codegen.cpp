@@ -444,8 +444,10 @@ class Generator {
         line("  if (tid == 0) pto::record_fault(fault, task, 3, {});", node_index(node));
         line("  return;");
         line("}}");
-        line("bool zero = false;");
-        line("const {} {} = {};", compute_type(type.dtype), var(id), apply(node, "0", "0"));
+        // The divisor is known non-zero here; div_checked's flag lives in a lambda so that
+        // several scalar divisions can share a scope.
+        line("const {} {} = [&] {{ bool zero = false; return {}; }}();", compute_type(type.dtype), var(id),
+             apply(node, "0", "0"));
         return;
       }
       line("const {} {} = {};", compute_type(type.dtype), var(id), apply(node, "0", "0"));

@@ -531,7 +531,8 @@ TEST_CASE("scalar expressions over parameters and loop indices work as offsets a
     auto b = k.scalar(i32, "b");
     auto out = k.out(tl::global(i32, {1, 6}), "y");
     auto values = tl::iota(1, 6, 1) * 0;
-    auto sum = a + b, diff = a - b, prod = a * b, quot = tl::div(a, b);
+    // Several scalar divisions in one scope (their zero checks must not collide).
+    auto sum = a + b, diff = a - b, prod = a * b, quot = tl::div(a, b) + tl::div(a, b + 0) - tl::div(a, b + 0);
     auto lo = tl::minimum(a, b), hi = tl::maximum(a, b);
     auto pack = tl::where(tl::eq(tl::iota(1, 6, 1), 0), sum, values);
     pack = tl::where(tl::eq(tl::iota(1, 6, 1), 1), diff, pack);
