@@ -9,9 +9,9 @@
 // lse = m + log(l) (natural log): a whole (request, head) gets its final output, a chunk of
 // a split one a partial that the merge combines.
 //
-// Tiers differ in the KV rows they work on per loop step (tier_block_rows): short chunks
-// take small steps (less of the last block is masked work), long ones large steps (more
-// bytes in flight per step).
+// Tiers are separate instances (one compiled function each) whose KV rows per loop step
+// are set per tier and per target (tier_block_rows; the reasons and H100 figures are in
+// kernels.cpp). On the GPU all four currently take the same step, so their code is equal.
 #pragma once
 
 #include <cstdint>
@@ -24,15 +24,17 @@ namespace tl = pto::tl;
 
 enum class KvLayout { contiguous, paged };
 
+enum class TierTarget { cpu, gpu };
+
 // KV rows per loop step of each tier (contiguous layout; paged: rounded to whole pages).
-std::int64_t tier_block_rows(int tier);
+std::int64_t tier_block_rows(TierTarget target, int tier);
 
 // Contiguous: parameters q [1, d] f16, k and v globals [?, d] f16 (the chunk's rows of one
 // head), kv_len i32, o [1, d] f32, lse [1, 1] f32.
 // Paged: parameters q, k and v globals [?, d] f16 (one head's rows of the whole page pool:
 // page p holds rows [p * page_size, (p + 1) * page_size)), pages global [?, 1] i32 (the block
 // table's entries of the chunk's pages, in order), kv_len, o, lse.
-pto::tl::Family decode_tiers(KvLayout layout, std::int64_t head_dim, std::int64_t page_size);
+pto::tl::Family decode_tiers(KvLayout layout, std::int64_t head_dim, std::int64_t page_size, TierTarget target);
 
 // Merges `count` partials of one (request, head): o_part global [?, d] f32, lse_part global
 // [?, 1] f32, count i32 -> o [1, d] f32, lse [1, 1] f32. With M = max lse_i and
