@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's run command: installs missing Debian packages, builds PTO-RT and runs the
-# main example. Until the flagship example (examples/flashinfer_decode) exists, that is
-# `pto info`: what this build can do and which devices it found.
+# main example, FlashInfer-style decode attention (examples/flashinfer_decode), on the CPU
+# with the seed's configuration. Arguments are passed to the example
+# (e.g. --device cuda, --paged, --seq-lens 512,4096 --heads 8).
 #
 # Environment: PTO_BUILD_DIR (default: build), PTO_CMAKE_ARGS (extra configure arguments).
 set -euo pipefail
@@ -12,5 +13,5 @@ bash scripts/install-deps.sh
 build_dir=${PTO_BUILD_DIR:-build}
 # shellcheck disable=SC2086
 cmake -S . -B "$build_dir" -G Ninja ${PTO_CMAKE_ARGS:-}
-cmake --build "$build_dir" -j"$(nproc)" --target pto_cli
-"$build_dir/bin/pto" info
+cmake --build "$build_dir" -j"$(nproc)" --target flashinfer_decode
+"$build_dir/bin/flashinfer_decode" "$@"
