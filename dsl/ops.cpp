@@ -157,16 +157,26 @@ Value iota(std::int64_t rows, std::int64_t cols, int axis, DType dtype, Where wh
 
 // ---- memory ----------------------------------------------------------------------------------
 
+namespace {
+
+// The parameter of a global about to be read; an output global must have been stored to.
+const ir::Param& readable_global(Builder& builder, const Global& src, const char* op, Where where) {
+  const ir::Param& param = builder.param(src.index());
+  if (param.role == ir::ParamRole::out && !builder.written(src.index())) {
+    throw Error(fmt::format("{}: reads output '{}' before anything was stored to it; declare it with k.inout if it "
+                            "holds data on entry",
+                            op, param.name),
+                where);
+  }
+  return param;
+}
+
+}  // namespace
+
 Value load(const Global& src, Index row, Index col, std::int64_t rows, std::int64_t cols, Index valid_rows,
            Index valid_cols, double pad, Where where) {
   Builder& builder = builder_for_handle(src.builder(), "load", where);
-  const ir::Param& param = builder.param(src.index());
-  if (param.role == ir::ParamRole::out && !builder.written(src.index())) {
-    throw Error(fmt::format("load: reads output '{}' before anything was stored to it; declare it with k.inout "
-                            "if it holds data on entry",
-                            param.name),
-                where);
-  }
+  const ir::Param& param = readable_global(builder, src, "load", where);
   if (std::string problem = ir::check_tile_shape(rows, cols); !problem.empty()) {
     throw Error(fmt::format("load from '{}': {}", param.name, problem), where);
   }
@@ -208,13 +218,7 @@ Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pa
 
 Scalar load_scalar(const Global& src, Index row, Index col, Where where) {
   Builder& builder = builder_for_handle(src.builder(), "load_scalar", where);
-  const ir::Param& param = builder.param(src.index());
-  if (param.role == ir::ParamRole::out && !builder.written(src.index())) {
-    throw Error(fmt::format("load_scalar: reads output '{}' before anything was stored to it; declare it with "
-                            "k.inout if it holds data on entry",
-                            param.name),
-                where);
-  }
+  const ir::Param& param = readable_global(builder, src, "load_scalar", where);
   ir::Node node;
   node.op = ir::Op::load_scalar;
   node.param = src.index();
