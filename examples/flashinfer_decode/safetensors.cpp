@@ -60,7 +60,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (!json.is_object()) throw Error(fmt::format("'{}': the safetensors header is not a JSON object", path));
   const std::uint64_t data_size = file_size - 8 - header_length;
   SafetensorsFile file;
-  for (const auto& [name, entry] : json.items()) {
+  for (const auto& item : json.items()) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::string name = item.key();
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw Error(fmt::format("'{}': __metadata__ is not an object of strings", path));
       for (const auto& [key, value] : entry.items()) {
