@@ -14,14 +14,10 @@
 
 namespace flashinfer {
 
-namespace {
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
+double median(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
 }
-
-}  // namespace
 
 double host_copy_gb_per_s(std::int64_t bytes, int repeats) {
   constexpr std::int64_t block = 1 << 22;

@@ -4,8 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace flashinfer {
+
+// The median of timed samples (the figure every measurement here reports).
+double median(std::vector<double> samples);
 
 double host_copy_gb_per_s(std::int64_t bytes, int repeats);
 // Throws pto::Error without a CUDA device (or in a build without CUDA).

@@ -39,11 +39,6 @@ struct Options {
   std::string inputs, save_inputs, output, json;
 };
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
 DecodeInputs load_inputs(const Options& options) {
   const DecodeShape& s = options.shape;
   if (options.inputs.empty()) return random_inputs(s, options.seed);

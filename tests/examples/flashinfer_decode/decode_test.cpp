@@ -48,9 +48,7 @@ TEST_CASE("flashinfer decode: the paged KV layout gives the contiguous layout's 
     paged.run();
     const std::vector<float> a = contiguous.o(), b = paged.o();
     REQUIRE(a.size() == b.size());
-    double worst = 0.0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
-    CHECK(worst < 1e-5);
+    CHECK(test::max_abs_difference(a, b) < 1e-5);
     CHECK(check_against_reference(shape, inputs, b, paged.lse()).passed());
   }
 }

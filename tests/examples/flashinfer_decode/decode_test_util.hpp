@@ -2,6 +2,10 @@
 // shared by the CPU and GPU tests of the example.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "examples/flashinfer_decode/planner.hpp"
 #include "examples/flashinfer_decode/problem.hpp"
 
@@ -19,6 +23,13 @@ inline DecodeShape mixed_shape() {
 
 inline Plan mixed_plan(const DecodeShape& shape) {
   return AttentionPlanner(mixed_planner_options()).plan(shape.seq_lens, shape.heads);
+}
+
+// The largest |a[i] - b[i]| (the sizes must match).
+inline double max_abs_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+  return worst;
 }
 
 }  // namespace flashinfer::test

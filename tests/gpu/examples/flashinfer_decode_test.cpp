@@ -27,10 +27,7 @@ TEST_CASE("flashinfer decode on CUDA: both KV layouts give the CPU target's outp
     gpu.run();                         // re-executed without recompiling
     CHECK(gpu.stats().launches == 2);  // one persistent launch per level: tiers, then merges
     const std::vector<float> got = gpu.o();
-    double worst = 0.0;
-    for (std::size_t i = 0; i < got.size(); ++i)
-      worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want[i])));
-    CHECK(worst < 1e-5);
+    CHECK(test::max_abs_difference(got, want) < 1e-5);
     CHECK(check_against_reference(shape, inputs, got, gpu.lse()).passed());
   }
 }
