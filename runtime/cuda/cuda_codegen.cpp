@@ -14,6 +14,7 @@
 
 #include "dsl/hash.hpp"
 #include "dsl/ir_analysis.hpp"
+#include "runtime/cuda/prefetch_plan.hpp"
 #include "runtime/cuda/support_header.hpp"
 #include "runtime/error.hpp"
 #include "runtime/object_cache.hpp"
@@ -78,8 +79,9 @@ std::vector<std::string> tiles_declaration(bool in_shared, std::int64_t tile_byt
 }
 
 struct TileSlot {
-  std::int64_t offset = -1;  // bytes into the tile space; -1: not stored
-  std::int64_t stride = 0;   // row stride in elements (padded)
+  std::int64_t offset = -1;         // bytes into the tile space; -1: not stored
+  std::int64_t stride = 0;          // row stride in elements (padded)
+  std::int64_t second_offset = -1;  // a prefetched load's second buffer; -1: none
 };
 
 class Generator {
@@ -94,22 +96,13 @@ class Generator {
       if (node->op == ir::Op::div && !node->results.empty() && is_integer(kernel.type_of(node->results[0]).dtype))
         fused_.erase(node->results[0]);
     }
-    slots_.assign(kernel.values.size(), TileSlot{});
-    for (const ir::Node* node : order) {
-      for (ir::ValueId result : node->results) {
-        if (!kernel.type_of(result).is_tile() || !stored(*node, result)) continue;
-        allocate(result);
-      }
-      if (node->op == ir::Op::for_range) {
-        // Carried tiles live in the body arguments' slots; the loop's results alias them.
-        const ir::Block& body = *node->body;
-        for (std::size_t i = 0; i < node->results.size(); ++i) {
-          const ir::ValueId argument = body.arguments[i + 1];
-          if (!kernel.type_of(argument).is_tile()) continue;
-          allocate(argument);
-          slots_[static_cast<std::size_t>(node->results[i])] = slots_[static_cast<std::size_t>(argument)];
-        }
-      }
+    prefetch_ = plan_prefetches(kernel);
+    allocate_tiles(order);
+    if (tile_bytes_ > shared_limit_bytes && !prefetch_.empty()) {
+      // The second buffers would push the tiles out of shared memory (cp.async needs them
+      // there): load synchronously instead.
+      prefetch_.clear();
+      allocate_tiles(order);
     }
   }
 
@@ -120,6 +113,7 @@ class Generator {
     out.params = static_cast<int>(kernel_.params.size());
     out.tile_bytes = tile_bytes_;
     out.tiles_in_shared = tile_bytes_ <= shared_limit_bytes;
+    out.async_copies = !prefetch_.empty();
 
     // The task body: a device function, so that the grid entry below and persistent
     // kernels (generate_persistent) run the same code.
@@ -152,6 +146,7 @@ class Generator {
     line("if (blockIdx.x >= (unsigned)task_count) return;");
     for (const std::string& text : tiles_declaration(out.tiles_in_shared, tile_bytes_)) line("{}", text);
     line("{}(tasks + (long long)blockIdx.x * {}, blockIdx.x, tiles, fault);", out.body_symbol, kernel_.params.size());
+    if (out.async_copies) line("pto::cp_async_wait_all();  // a task that faulted may have left copies in flight");
     indent_ -= 2;
     line("}}");
     out.source = std::move(source_);
@@ -173,6 +168,32 @@ class Generator {
     }
   }
 
+  // Every stored tile gets a slot of its own; a prefetched load's result gets two (its
+  // loop's iterations alternate between them).
+  void allocate_tiles(const std::vector<const ir::Node*>& order) {
+    slots_.assign(kernel_.values.size(), TileSlot{});
+    tile_bytes_ = 0;
+    prefetched_by_.clear();
+    for (const auto& [loop, plan] : prefetch_)
+      for (const ir::Node* load : plan.loads) prefetched_by_[load->results[0]] = loop;
+    for (const ir::Node* node : order) {
+      for (ir::ValueId result : node->results) {
+        if (!kernel_.type_of(result).is_tile() || !stored(*node, result)) continue;
+        allocate(result);
+      }
+      if (node->op == ir::Op::for_range) {
+        // Carried tiles live in the body arguments' slots; the loop's results alias them.
+        const ir::Block& body = *node->body;
+        for (std::size_t i = 0; i < node->results.size(); ++i) {
+          const ir::ValueId argument = body.arguments[i + 1];
+          if (!kernel_.type_of(argument).is_tile()) continue;
+          allocate(argument);
+          slots_[static_cast<std::size_t>(node->results[i])] = slots_[static_cast<std::size_t>(argument)];
+        }
+      }
+    }
+  }
+
   void allocate(ir::ValueId id) {
     const ir::Type& type = kernel_.type_of(id);
     const int element = size_bytes(type.dtype);
@@ -184,18 +205,35 @@ class Generator {
       stride = words * 4 / element;
     }
     TileSlot& slot = slots_[static_cast<std::size_t>(id)];
+    const std::int64_t bytes = ((type.rows - 1) * stride + type.cols) * element;
+    const std::int64_t aligned = (bytes + tile_alignment - 1) / tile_alignment * tile_alignment;
     slot.offset = tile_bytes_;
     slot.stride = stride;
-    const std::int64_t bytes = ((type.rows - 1) * stride + type.cols) * element;
-    tile_bytes_ += (bytes + tile_alignment - 1) / tile_alignment * tile_alignment;
+    tile_bytes_ += aligned;
+    if (prefetched_by_.contains(id)) {
+      slot.second_offset = tile_bytes_;
+      tile_bytes_ += aligned;
+    }
   }
 
   const TileSlot& slot(ir::ValueId id) const { return slots_.at(static_cast<std::size_t>(id)); }
 
   std::string tile_pointer(ir::ValueId id) const {
     const ir::Type& type = kernel_.type_of(id);
-    return fmt::format("(({}*)(tiles + {}))", storage_type(type.dtype), slot(id).offset);
+    const TileSlot& s = slot(id);
+    if (s.second_offset >= 0) return buffer_pointer(id, stage_variable(*prefetched_by_.at(id)));
+    return fmt::format("(({}*)(tiles + {}))", storage_type(type.dtype), s.offset);
   }
+
+  // Buffer `stage` (an expression: 0 or 1) of a prefetched load's result.
+  std::string buffer_pointer(ir::ValueId id, const std::string& stage) const {
+    const TileSlot& s = slot(id);
+    return fmt::format("(({}*)(tiles + {} + ({}) * {}))", storage_type(kernel_.type_of(id).dtype), s.offset, stage,
+                       s.second_offset - s.offset);
+  }
+
+  // Which of its two buffers a prefetching loop's current iteration reads.
+  std::string stage_variable(const ir::Node& loop) const { return fmt::format("stage{}", loop.body->arguments[0]); }
 
   // ---- emission -----------------------------------------------------------------------------
 
@@ -206,7 +244,11 @@ class Generator {
     source_ += '\n';
   }
 
-  std::string var(ir::ValueId id) const { return fmt::format("v{}", id); }
+  // A scalar's variable; inside a prefetch, the name its next-iteration value has there.
+  std::string var(ir::ValueId id) const {
+    const auto renamed = ahead_.find(id);
+    return renamed != ahead_.end() ? renamed->second : fmt::format("v{}", id);
+  }
   int node_index(const ir::Node& node) const { return node_index_.at(&node); }
 
   void comment(const ir::Node& node) {
@@ -484,24 +526,41 @@ class Generator {
                                          storage_type(p.type.dtype), node.param, row, node.param, col)));
   }
 
-  void load(const ir::Node& node) {
-    const ir::ValueId id = node.results[0];
-    const ir::Type& type = kernel_.type_of(id);
-    const int p = node.param;
-    const int element = size_bytes(type.dtype);
-    line("{{");
-    indent_ += 2;
+  // row, col and the clamped valid extents vr, vc of a load, as variables.
+  void load_region(const ir::Node& node) {
+    const ir::Type& type = kernel_.type_of(node.results[0]);
     line("const long long row = {}, col = {};", index_value(node.operands[1]), index_value(node.operands[2]));
     line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});",
          index_value(node.operands[3]), type.rows, index_value(node.operands[4]), type.cols);
-    line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", p);
+  }
+
+  void load_source(const ir::Node& node) {
+    const char* stored_as = storage_type(kernel_.type_of(node.results[0]).dtype);
+    line("const {}* __restrict__ source = (const {}*)args[{}].data;", stored_as, stored_as, node.param);
+    line("const long long stride = args[{}].stride;", node.param);
+  }
+
+  std::string load_pad(const ir::Node& node) const {
+    const DType dtype = kernel_.type_of(node.results[0]).dtype;
+    return narrow(dtype, literal(dtype, node.number));
+  }
+
+  void load(const ir::Node& node) {
+    const ir::ValueId id = node.results[0];
+    if (const auto loop = prefetched_by_.find(id); loop != prefetched_by_.end()) {
+      return load_prefetched(node, *loop->second);
+    }
+    const ir::Type& type = kernel_.type_of(id);
+    const int element = size_bytes(type.dtype);
+    line("{{");
+    indent_ += 2;
+    load_region(node);
+    line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
     line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, row, col, vr, vc);", node_index(node));
     line("  return;");
     line("}}");
-    line("const {}* __restrict__ source = (const {}*)args[{}].data;", storage_type(type.dtype),
-         storage_type(type.dtype), p);
-    line("const long long stride = args[{}].stride;", p);
-    const std::string pad = narrow(type.dtype, literal(type.dtype, node.number));
+    load_source(node);
+    const std::string pad = load_pad(node);
     const std::string target = tile_pointer(id);
     const int per_vector = 16 / element;
     if (type.cols % per_vector == 0) {
@@ -540,6 +599,141 @@ class Generator {
       scalar_load(type, target, slot(id).stride, pad);
     }
     barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // ---- loads fetched one iteration ahead (prefetch_plan.hpp) ----------------------------------
+
+  // A prefetched load: its block was fetched into this iteration's buffer during the
+  // previous iteration (or before the loop). Its bounds are checked here all the same, so a
+  // fault names the same node and iteration as a synchronous load would (a fetch ahead
+  // skips an out-of-bounds block instead of faulting). The loop's first such load waits for
+  // the copies, publishes them, and starts fetching the next iteration's blocks into the
+  // other buffers, which every thread is done reading once it passed that barrier.
+  void load_prefetched(const ir::Node& node, const ir::Node& loop) {
+    line("{{");
+    indent_ += 2;
+    load_region(node);
+    line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
+    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, row, col, vr, vc);", node_index(node));
+    line("  return;");
+    line("}}");
+    indent_ -= 2;
+    line("}}");
+    if (&node != prefetch_.at(&loop).loads.front()) return;
+    line("pto::cp_async_wait_all();");
+    barrier();
+    fetch_ahead(loop, fmt::format("j{} + {}", loop.body->arguments[0], loop.step),
+                fmt::format("1 - {}", stage_variable(loop)));
+  }
+
+  // Issues the loads `loop` prefetches for the iteration whose index is `index` (when it
+  // runs at all), into buffer `stage`. Their operands are recomputed for that index under
+  // names of their own (ahead_); a division by zero or an out-of-bounds block-table read
+  // there skips the fetch, and the iteration itself reports the fault.
+  void fetch_ahead(const ir::Node& loop, const std::string& index, const std::string& stage) {
+    const LoopPrefetch& plan = prefetch_.at(&loop);
+    const ir::ValueId induction = loop.body->arguments[0];
+    line("{{  // fetch ahead: the blocks of iteration {}", index);
+    indent_ += 2;
+    line("const long long ahead = {};", index);
+    line("if (ahead < {}) {{", index_value(loop.operands[1]));
+    indent_ += 2;
+    line("bool fetch = true, zero = false;");
+    const char* index_type = compute_type(kernel_.type_of(induction).dtype);
+    line("const {0} a{1} = ({0})ahead;", index_type, induction);
+    ahead_[induction] = fmt::format("a{}", induction);
+    for (const ir::Node* node : plan.chain) {
+      const ir::ValueId id = node->results[0];
+      const DType dtype = kernel_.type_of(id).dtype;
+      const std::string name = fmt::format("a{}", id);
+      if (node->op == ir::Op::constant) {
+        line("const {} {} = {};", compute_type(dtype), name, literal(dtype, node->number));
+      } else if (node->op == ir::Op::load_scalar) {
+        const ir::Param& p = kernel_.params[static_cast<std::size_t>(node->param)];
+        line("const long long {0}_row = {1}, {0}_col = {2};", name, index_value(node->operands[1]),
+             index_value(node->operands[2]));
+        line("const bool {0}_in = !pto::out_of_bounds({0}_row, {0}_col, 1, 1, args[{1}].rows, args[{1}].cols);", name,
+             node->param);
+        line("fetch = fetch && {}_in;", name);
+        line("const {0} {1} = {1}_in ? {2} : ({0})0;", compute_type(dtype), name,
+             widen(p.type.dtype, fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]",
+                                             storage_type(p.type.dtype), node->param, name + "_row", node->param,
+                                             name + "_col")));
+      } else {
+        line("const {} {} = {};", compute_type(dtype), name, apply(*node, "0", "0"));
+      }
+      ahead_[id] = name;
+    }
+    line("if (fetch && !zero) {{");
+    indent_ += 2;
+    for (const ir::Node* load : plan.loads) fetch_block(*load, stage);
+    indent_ -= 2;
+    line("}}");
+    ahead_.clear();
+    indent_ -= 2;
+    line("}}");
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // The widest cp.async (16, 8 or 4 bytes) that copies whole rows of tile `id` into its
+  // slot with aligned addresses on both sides, or 0 when rows are not a multiple of 4 bytes.
+  int copy_width(ir::ValueId id) const {
+    const ir::Type& type = kernel_.type_of(id);
+    const int element = size_bytes(type.dtype);
+    const std::int64_t row_bytes = type.cols * element, stride_bytes = slot(id).stride * element;
+    for (int width : {16, 8, 4}) {
+      if (width >= element && row_bytes % width == 0 && (type.rows == 1 || stride_bytes % width == 0)) return width;
+    }
+    return 0;
+  }
+
+  // Starts copying one load's block into buffer `stage`: asynchronously when its rows are
+  // whole and aligned (checked at run time), element by element otherwise; pad rows are
+  // written directly. Out-of-bounds blocks are skipped (see fetch_ahead).
+  void fetch_block(const ir::Node& node, const std::string& stage) {
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
+    const std::int64_t stride = slot(id).stride;
+    line("{{");
+    indent_ += 2;
+    load_region(node);
+    line("if (!pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
+    indent_ += 2;
+    load_source(node);
+    line("{}* const target = {};", storage_type(type.dtype), buffer_pointer(id, stage));
+    const std::string pad = load_pad(node);
+    if (const int width = copy_width(id); width > 0) {
+      const int per_copy = width / size_bytes(type.dtype);
+      const std::int64_t copies_per_row = type.cols / per_copy;
+      line("const bool whole_rows = vc == {} && (((unsigned long long)(source + row * stride + col)) % {} == 0) &&",
+           type.cols, width);
+      line("                        ((stride * {}) % {} == 0);", size_bytes(type.dtype), width);
+      line("if (whole_rows) {{");
+      indent_ += 2;
+      line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
+      indent_ += 2;
+      line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
+      line("if (r < vr) {{");
+      line("  pto::cp_async<{}>(target + r * {} + c, source + (row + r) * stride + col + c);", width, stride);
+      line("}} else {{");
+      line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+      line("}}");
+      indent_ -= 2;
+      line("}}");
+      indent_ -= 2;
+      line("}} else {{");
+      indent_ += 2;
+      scalar_load(type, "target", stride, pad);
+      indent_ -= 2;
+      line("}}");
+    } else {
+      scalar_load(type, "target", stride, pad);
+    }
+    indent_ -= 2;
+    line("}}");
     indent_ -= 2;
     line("}}");
   }
@@ -813,7 +1007,12 @@ class Generator {
         copied_tiles = true;
       }
     }
-    if (copied_tiles) barrier();
+    const bool prefetching = prefetch_.contains(&node);
+    if (copied_tiles || prefetching) barrier();  // prefetching: an enclosing loop's readers of the buffers are done
+    if (prefetching) {
+      line("int {} = 0;", stage_variable(node));
+      fetch_ahead(node, index_value(node.operands[0]), "0");
+    }
     line("for (long long j{0} = {1}; j{0} < {2}; j{0} += {3}) {{", index, index_value(node.operands[0]),
          index_value(node.operands[1]), node.step);
     indent_ += 2;
@@ -854,6 +1053,7 @@ class Generator {
       }
     }
     if (wrote) barrier();
+    if (prefetching) line("{0} = 1 - {0};", stage_variable(node));
     indent_ -= 2;
     line("}}");
     for (std::size_t i = 0; i < carried; ++i) {
@@ -869,6 +1069,9 @@ class Generator {
   std::unordered_map<const ir::Node*, int> node_index_;
   std::unordered_map<ir::ValueId, const ir::Node*> definition_;
   std::unordered_set<ir::ValueId> fused_;
+  std::unordered_map<const ir::Node*, LoopPrefetch> prefetch_;          // loop -> what it fetches ahead
+  std::unordered_map<ir::ValueId, const ir::Node*> prefetched_by_;      // load result -> its loop
+  std::unordered_map<ir::ValueId, std::string> ahead_;                  // scalar -> its next-iteration name
   std::vector<TileSlot> slots_;
   std::int64_t tile_bytes_ = 0;
   std::string source_;
@@ -889,6 +1092,7 @@ PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels
     bodies += kernel.body_symbol;
     out.slots_per_task = std::max(out.slots_per_task, kernel.params);
     out.tile_bytes = std::max(out.tile_bytes, kernel.tile_bytes);
+    out.async_copies = out.async_copies || kernel.async_copies;
   }
   out.kernel_count = static_cast<int>(kernels.size());
   out.tiles_in_shared = out.tile_bytes <= shared_limit_bytes;
@@ -916,7 +1120,10 @@ PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels
   for (std::size_t i = 0; i < kernels.size(); ++i) {
     source += fmt::format("      case {}: {}(args, task, tiles, fault); break;\n", i, kernels[i].body_symbol);
   }
-  source += "      default: break;\n    }\n  }\n}\n";
+  source += "      default: break;\n    }\n";
+  // A task that faulted may have left copies in flight into the tiles the next one uses.
+  if (out.async_copies) source += "    pto::cp_async_wait_all();\n";
+  source += "  }\n}\n";
   return out;
 }
 

@@ -50,6 +50,7 @@ struct GeneratedKernel {
   int threads = threads_per_cta;
   std::int64_t tile_bytes = 0;  // per CTA
   bool tiles_in_shared = true;  // false: the launcher passes tile_bytes of global memory per CTA
+  bool async_copies = false;    // some loop fetches its blocks ahead with cp.async (sm_80+)
   std::int64_t shared_bytes() const { return tiles_in_shared ? tile_bytes : 0; }
 };
 
@@ -73,6 +74,7 @@ struct PersistentKernel {
   int slots_per_task = 0;       // the most parameters of any body
   std::int64_t tile_bytes = 0;  // the largest body's tile space, per CTA
   bool tiles_in_shared = true;
+  bool async_copies = false;
   std::int64_t shared_bytes() const { return tiles_in_shared ? tile_bytes : 0; }
 };
 

@@ -111,6 +111,28 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float* d, unsigned a0, unsigne
                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
+// ---- asynchronous copies global -> shared (cp.async, sm_80+) -----------------------------------
+// A loop's next blocks land in shared memory while it computes (cuda_codegen's prefetch).
+__device__ __forceinline__ void cp_async_bytes4(void* shared, const void* global) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"((unsigned)__cvta_generic_to_shared(shared)),
+               "l"(__cvta_generic_to_global(global)) : "memory");
+}
+__device__ __forceinline__ void cp_async_bytes8(void* shared, const void* global) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"((unsigned)__cvta_generic_to_shared(shared)),
+               "l"(__cvta_generic_to_global(global)) : "memory");
+}
+__device__ __forceinline__ void cp_async_bytes16(void* shared, const void* global) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"((unsigned)__cvta_generic_to_shared(shared)),
+               "l"(__cvta_generic_to_global(global)) : "memory");
+}
+template <int Bytes> __device__ __forceinline__ void cp_async(void* shared, const void* global) {
+  if (Bytes == 16) cp_async_bytes16(shared, global);
+  else if (Bytes == 8) cp_async_bytes8(shared, global);
+  else cp_async_bytes4(shared, global);
+}
+// Waits for this thread's copies; a barrier after it publishes everyone's.
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+
 // ---- warp reductions (every lane gets the result) -------------------------------------------
 template <typename T> __device__ __forceinline__ T warp_sum(T v) {
   for (int offset = 16; offset > 0; offset >>= 1) v = v + __shfl_xor_sync(0xffffffffu, v, offset);

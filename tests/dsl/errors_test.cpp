@@ -392,6 +392,60 @@ TEST_CASE("error: a load_scalar outside its global") {
       pto::Error);
 }
 
+// A loop whose block table picks the rows each iteration loads, as paged attention's: the
+// CUDA backend fetches each iteration's block during the one before, and must still report
+// the fault of the iteration that reads outside, as the interpreter does.
+tl::KernelInstance gather_pages_loop() {
+  return tl::kernel("gather", [](tl::Builder& k) {
+    auto pool = k.in(tl::global(f32, {tl::dyn, 4}), "pool");
+    auto table = k.in(tl::global(i32, {tl::dyn, 1}), "table");
+    auto pages = k.scalar(i32, "pages");
+    auto [sum] = tl::for_range(0, pages * 2, 2, {tl::zeros(2, 4, f32)}, [&](tl::Scalar j, tl::Value acc) {
+      auto row = tl::load_scalar(table, j / 2) * 2;
+      return tl::carry(acc + tl::load(pool, row, 2, 2));
+    });
+    tl::store(k.out(tl::tile(2, 4, f32), "y"), sum);
+  });
+}
+
+TEST_CASE("error: a later iteration's load leaves the tensor (a block table entry past the pool)") {
+  const auto kernel = gather_pages_loop();
+  std::vector<float> pool(6 * 4, 1.0f), y(8);
+  std::vector<std::int32_t> table = {1, 0, 2, 7, 1};
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs()
+                                                      .set("pool", view(pool, 6, 4))
+                                                      .set("table", view(table, 5, 1))
+                                                      .set("pages", 5)
+                                                      .set("y", view(y, 2, 4))),
+                       doctest::Contains("load from 'pool' [6,4]: valid region rows [14, 16) x cols [0, 4) is outside"),
+                       pto::Error);
+}
+
+TEST_CASE("error: a later iteration reads past the end of its block table") {
+  const auto kernel = gather_pages_loop();
+  std::vector<float> pool(6 * 4, 1.0f), y(8);
+  std::vector<std::int32_t> table = {1, 0, 2};
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs()
+                                                      .set("pool", view(pool, 6, 4))
+                                                      .set("table", view(table, 3, 1))
+                                                      .set("pages", 4)
+                                                      .set("y", view(y, 2, 4))),
+                       doctest::Contains("load_scalar: load from 'table' [3,1]: valid region rows [3, 4)"), pto::Error);
+}
+
+TEST_CASE("error: a later iteration divides by zero while computing the row it loads") {
+  auto kernel = tl::kernel("divided_rows", [](tl::Builder& k) {
+    auto g = k.in(tl::global(f32, {tl::dyn, 4}), "g");
+    auto [sum] = tl::for_range(0, 4, 1, {tl::zeros(1, 4, f32)}, [&](tl::Scalar j, tl::Value acc) {
+      return tl::carry(acc + tl::load(g, tl::div(j * 0 + 4, 2 - j), 1, 1));  // 2, 4, then 4 / 0
+    });
+    tl::store(k.out(tl::tile(1, 4, f32), "y"), sum);
+  });
+  std::vector<float> g(5 * 4, 1.0f), y(4);
+  CHECK_THROWS_WITH_AS(pto::test::execute(kernel, KernelArgs().set("g", view(g, 5, 4)).set("y", view(y, 1, 4))),
+                       doctest::Contains("integer division by zero"), pto::Error);
+}
+
 TEST_CASE("error: integer division by zero when running") {
   auto kernel = tl::kernel("divide", [](tl::Builder& k) {
     auto a = k.scalar(i32, "a");

@@ -509,6 +509,80 @@ TEST_CASE("load_scalar: a block table's entries pick the rows a loop gathers (pa
   CHECK(y[1] == 14.0f);
 }
 
+// The CUDA backend fetches these loops' blocks one iteration ahead (cp.async into a second
+// buffer): 16-byte copies of single f32 rows, 4-byte copies of padded f16 rows, element
+// copies where a column offset leaves the rows unaligned, pads past the valid rows, loops
+// nested in loops, a last step past the end, and loops that run once or not at all.
+TEST_CASE("loops that load their next blocks ahead: alignments, pads, nesting and trip counts") {
+  std::mt19937 rng(19);
+  const std::int64_t rows = 45, cols = 40;
+  HostTensor f32_rows(DType::f32, rows, cols), f16_rows(DType::f16, rows, cols);
+  f32_rows.fill_random(rng, -2, 2);
+  f16_rows.fill_random(rng, -2, 2);
+  for (int first : {0, 3}) {
+    for (int n : {0, 1, 7, 45}) {
+      CAPTURE(first);
+      CAPTURE(n);
+      HostTensor rows_out(DType::f32, 1, cols), blocks_out(DType::f32, 1, cols), shifted_out(DType::f32, 1, cols - 8),
+          nested_out(DType::f32, 1, cols);
+      auto kernel = tl::kernel("ahead", [&](tl::Builder& k) {
+        auto a = k.in(tl::global(f32, {tl::dyn, cols}), "a");
+        auto b = k.in(tl::global(f16, {tl::dyn, cols}), "b");
+        auto start = k.scalar(i32, "start");
+        auto end = k.scalar(i32, "end");
+        // Single f32 rows; the last one is masked (valid rows end - j - 1) and reads the pad 0.25.
+        auto [row_sum] = tl::for_range(start, end, 1, {tl::zeros(1, cols, f32)}, [&](tl::Scalar j, tl::Value acc) {
+          return tl::carry(acc + tl::load(a, j, 1, end - j - 1, tl::Pad{0.25}));
+        });
+        // 8 f16 rows per step (a last step past the end) and the same rows from column 1 on
+        // (unaligned), as column sums.
+        auto [block_sum, shifted_sum] = tl::for_range(
+            start, end, 8, {tl::zeros(1, cols, f32), tl::zeros(1, cols - 8, f32)},
+            [&](tl::Scalar j, tl::Value acc, tl::Value shifted) {
+              return tl::carry(acc + tl::colsum(tl::cast(tl::load(b, j, 8, end - j), f32)),
+                               shifted + tl::colsum(tl::cast(tl::load(b, j, 1, 8, cols - 8, end - j, cols - 8), f32)));
+            });
+        tl::store(k.out(tl::tile(1, cols, f32), "row_sum"), row_sum);
+        tl::store(k.out(tl::tile(1, cols, f32), "block_sum"), block_sum);
+        tl::store(k.out(tl::tile(1, cols - 8, f32), "shifted_sum"), shifted_sum);
+        // An inner loop over each outer step's 5 rows.
+        auto [outer] = tl::for_range(start, end, 5, {tl::zeros(1, cols, f32)}, [&](tl::Scalar i, tl::Value acc) {
+          auto [inner] = tl::for_range(i, tl::minimum(i + 5, end), 1, {tl::zeros(1, cols, f32)},
+                                       [&](tl::Scalar j, tl::Value a_in) {
+                                         return tl::carry(a_in + tl::cast(tl::load(b, j, 1, 1), f32) * 2.0);
+                                       });
+          return tl::carry(acc + inner);
+        });
+        tl::store(k.out(tl::tile(1, cols, f32), "nested"), outer);
+      });
+      pto::test::execute(kernel, KernelArgs()
+                                     .set("a", f32_rows.view())
+                                     .set("b", f16_rows.view())
+                                     .set("start", first)
+                                     .set("end", n)
+                                     .set("row_sum", rows_out.view())
+                                     .set("block_sum", blocks_out.view())
+                                     .set("shifted_sum", shifted_out.view())
+                                     .set("nested", nested_out.view()));
+      std::vector<double> expected_rows(cols, 0.0), expected_blocks(cols, 0.0), expected_shifted(cols - 8, 0.0),
+          expected_nested(cols, 0.0);
+      for (std::size_t c = 0; c < static_cast<std::size_t>(cols); ++c) {
+        const auto column = static_cast<std::int64_t>(c);
+        for (int j = first; j < n; ++j) {
+          expected_rows[c] += j + 1 < n ? f32_rows.get(j, column) : 0.25;
+          expected_blocks[c] += f16_rows.get(j, column);
+          if (c < expected_shifted.size()) expected_shifted[c] += f16_rows.get(j, column + 1);
+          expected_nested[c] += 2 * f16_rows.get(j, column);
+        }
+      }
+      check_close(rows_out, expected_rows, 1e-5, 1e-5);
+      check_close(blocks_out, expected_blocks, 1e-5, 1e-5);
+      check_close(shifted_out, expected_shifted, 1e-5, 1e-5);
+      check_close(nested_out, expected_nested, 1e-5, 1e-5);
+    }
+  }
+}
+
 TEST_CASE("outputs can be read back after a store; inout tiles hold data on entry") {
   HostTensor acc(DType::f32, 2, 3), y(DType::f32, 2, 3);
   for (int i = 0; i < 6; ++i) acc.set(i / 3, i % 3, i);

@@ -1,0 +1,197 @@
+// Which loads a loop fetches one iteration ahead (runtime/cuda/prefetch_plan.hpp), and the
+// cp.async double buffering the CUDA code generator emits for them, compiled by NVRTC (no GPU
+// needed). That the prefetched kernels compute the interpreter's results, faults included,
+// is checked on the GPU by the loop cases of tests/dsl/ops_test.cpp and errors_test.cpp.
+#include "runtime/cuda/prefetch_plan.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "dsl/builder.hpp"
+#include "runtime/cuda/cuda_codegen.hpp"
+#include "runtime/cuda/cuda_kernel.hpp"
+
+using namespace pto;
+using tl::f16;
+using tl::f32;
+using tl::i32;
+
+namespace {
+
+// The one loop of a kernel and what it prefetches (empty when nothing).
+cuda::LoopPrefetch loop_plan(const tl::KernelInstance& kernel) {
+  const auto plan = cuda::plan_prefetches(kernel.ir());
+  REQUIRE(plan.size() <= 1);
+  return plan.empty() ? cuda::LoopPrefetch{} : plan.begin()->second;
+}
+
+std::vector<std::string> loaded_params(const tl::KernelInstance& kernel, const cuda::LoopPrefetch& plan) {
+  std::vector<std::string> names;
+  for (const ir::Node* load : plan.loads) names.push_back(kernel.ir().params.at(static_cast<std::size_t>(load->param)).name);
+  return names;
+}
+
+bool has(const std::string& text, const char* what) {
+  return text.find(what) != std::string::npos;
+}
+
+// Decode attention's KV loop, as examples/flashinfer_decode builds it.
+tl::KernelInstance attention(std::int64_t block_rows) {
+  return tl::kernel("attention", [&](tl::Builder& k) {
+    auto q = k.in(tl::tile(1, 128, f16), "q");
+    auto K = k.in(tl::global(f16, {tl::dyn, 128}), "k");
+    auto V = k.in(tl::global(f16, {tl::dyn, 128}), "v");
+    auto n = k.scalar(i32, "n");
+    auto [m, l, acc] = tl::for_range(0, n, block_rows,
+                                     {tl::full(1, 1, f32, -INFINITY), tl::zeros(1, 1, f32), tl::zeros(1, 128, f32)},
+                                     [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
+                                       auto s = tl::matmul(q, tl::trans(tl::load(K, j, block_rows, n - j)));
+                                       auto m_new = tl::maximum(m_in, tl::rowmax(s));
+                                       auto p = tl::exp(s - m_new);
+                                       auto c = tl::exp(m_in - m_new);
+                                       return tl::carry(m_new, l_in * c + tl::rowsum(p),
+                                                        acc_in * c + tl::matmul(p, tl::load(V, j, block_rows, n - j)));
+                                     });
+    tl::store(k.out(tl::tile(1, 128, f32), "o"), acc / l);
+    tl::store(k.out(tl::tile(1, 1, f32), "lse"), m + tl::log(l));
+  });
+}
+
+}  // namespace
+
+TEST_CASE("a loop fetches ahead the loads whose region depends only on its index and values defined before it") {
+  const auto kernel = attention(64);
+  const cuda::LoopPrefetch plan = loop_plan(kernel);
+  CHECK(loaded_params(kernel, plan) == std::vector<std::string>{"k", "v"});
+  // Their valid extents n - j are recomputed for the next index (each load built its own),
+  // with the constants their columns are given by; nothing else.
+  int subtractions = 0;
+  for (const ir::Node* node : plan.chain) {
+    CHECK((node->op == ir::Op::sub || node->op == ir::Op::constant));
+    subtractions += node->op == ir::Op::sub;
+  }
+  CHECK(subtractions == 2);
+
+  const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
+  CHECK(generated.async_copies);
+  // 64 x 128 f16 rows are padded to an odd number of words (bank conflicts): 4-byte copies.
+  CHECK(has(generated.source, "pto::cp_async<4>("));
+  CHECK(has(generated.source, "pto::cp_async_wait_all();"));
+  CHECK(has(generated.source, "fetch ahead: the blocks of iteration"));
+  // Two buffers each for the K and V blocks: 4 x 64 rows of 65 words.
+  CHECK(generated.tile_bytes >= 4 * 64 * 65 * 4);
+  const cuda::CudaKernel compiled(kernel);  // NVRTC accepts it
+  CHECK_FALSE(compiled.cubin().image.empty());
+  const cuda::PersistentCudaKernel persistent({&compiled});
+  CHECK(has(persistent.generated().source, "pto::cp_async_wait_all();"));
+}
+
+TEST_CASE("single-row and unpadded blocks are fetched 16 bytes at a time") {
+  const auto kernel = tl::kernel("rows", [](tl::Builder& k) {
+    auto x = k.in(tl::global(f32, {tl::dyn, 64}), "x");
+    auto n = k.scalar(i32, "n");
+    auto [sum] = tl::for_range(0, n, 1, {tl::zeros(1, 64, f32)}, [&](tl::Scalar j, tl::Value acc) {
+      return tl::carry(acc + tl::load(x, j, 1, n - j, tl::Pad{3.0}));
+    });
+    tl::store(k.out(tl::tile(1, 64, f32), "y"), sum);
+  });
+  const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
+  CHECK(has(generated.source, "pto::cp_async<16>("));
+  CHECK_FALSE(cuda::CudaKernel(kernel).cubin().image.empty());
+}
+
+TEST_CASE("block-table lookups and divisions are recomputed for the next index") {
+  const auto kernel = tl::kernel("paged", [](tl::Builder& k) {
+    auto pool = k.in(tl::global(f16, {tl::dyn, 32}), "pool");
+    auto table = k.in(tl::global(i32, {tl::dyn, 1}), "table");
+    auto n = k.scalar(i32, "n");
+    auto [sum] = tl::for_range(0, n, 4, {tl::zeros(4, 32, f32)}, [&](tl::Scalar j, tl::Value acc) {
+      auto row = tl::load_scalar(table, j / 4) * 4;
+      return tl::carry(acc + tl::cast(tl::load(pool, row, 4, n - j), f32));
+    });
+    tl::store(k.out(tl::tile(4, 32, f32), "y"), sum);
+  });
+  const cuda::LoopPrefetch plan = loop_plan(kernel);
+  CHECK(loaded_params(kernel, plan) == std::vector<std::string>{"pool"});
+  std::vector<ir::Op> ops;
+  for (const ir::Node* node : plan.chain) ops.push_back(node->op);
+  CHECK(std::find(ops.begin(), ops.end(), ir::Op::load_scalar) != ops.end());
+  CHECK(std::find(ops.begin(), ops.end(), ir::Op::div) != ops.end());
+  const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
+  CHECK(has(generated.source, "fetch = fetch && "));  // an out-of-bounds table read skips the fetch
+  CHECK_FALSE(cuda::CudaKernel(kernel).cubin().image.empty());
+}
+
+TEST_CASE("loads a loop cannot fetch ahead stay synchronous") {
+  SUBCASE("a global the kernel writes") {
+    const auto kernel = tl::kernel("inout", [](tl::Builder& k) {
+      auto g = k.inout(tl::global(f32, {tl::dyn, 8}), "g");
+      auto n = k.scalar(i32, "n");
+      tl::for_range(1, n, 1, [&](tl::Scalar j) { tl::store(g, j, 0, tl::load(g, j - 1, 1, 1) + 1.0, 1, 8); });
+    });
+    CHECK(loop_plan(kernel).loads.empty());
+    CHECK_FALSE(cuda::generate_cuda(kernel.ir(), kernel.hash()).async_copies);
+  }
+  SUBCASE("a row carried from iteration to iteration") {
+    const auto kernel = tl::kernel("carried", [](tl::Builder& k) {
+      auto x = k.in(tl::global(f32, {tl::dyn, 8}), "x");
+      auto n = k.scalar(i32, "n");
+      auto first = k.scalar(i32, "first");
+      auto [acc, row] = tl::for_range(0, n, 1, {tl::zeros(1, 8, f32), first},
+                                      [&](tl::Scalar, tl::Value a, tl::Value r) {
+                                        return tl::carry(a + tl::load(x, r, 1, 1), r + 2);
+                                      });
+      tl::store(k.out(tl::tile(1, 8, f32), "y"), acc);
+      (void)row;
+    });
+    CHECK(loop_plan(kernel).loads.empty());
+  }
+  SUBCASE("a block table the kernel writes") {
+    const auto kernel = tl::kernel("table_out", [](tl::Builder& k) {
+      auto x = k.in(tl::global(f32, {tl::dyn, 8}), "x");
+      auto table = k.inout(tl::global(i32, {tl::dyn, 1}), "table");
+      auto n = k.scalar(i32, "n");
+      auto [acc] = tl::for_range(0, n, 1, {tl::zeros(1, 8, f32)}, [&](tl::Scalar j, tl::Value a) {
+        return tl::carry(a + tl::load(x, tl::load_scalar(table, j), 1, 1));
+      });
+      tl::store(k.out(tl::tile(1, 8, f32), "y"), acc);
+    });
+    CHECK(loop_plan(kernel).loads.empty());
+  }
+}
+
+TEST_CASE("a nested loop's loads belong to the inner loop") {
+  const auto kernel = tl::kernel("nested", [](tl::Builder& k) {
+    auto x = k.in(tl::global(f32, {tl::dyn, 8}), "x");
+    auto n = k.scalar(i32, "n");
+    auto [total] = tl::for_range(0, n, 4, {tl::zeros(1, 8, f32)}, [&](tl::Scalar i, tl::Value outer) {
+      auto [inner] = tl::for_range(i, i + 4, 1, {tl::zeros(1, 8, f32)}, [&](tl::Scalar j, tl::Value a) {
+        return tl::carry(a + tl::load(x, j, 1, n - j));
+      });
+      return tl::carry(outer + inner);
+    });
+    tl::store(k.out(tl::tile(1, 8, f32), "y"), total);
+  });
+  const auto plan = cuda::plan_prefetches(kernel.ir());
+  REQUIRE(plan.size() == 1);
+  for (const ir::Node& node : kernel.ir().body.nodes) CHECK(plan.begin()->first != &node);  // not the outer loop
+  CHECK(plan.begin()->first->op == ir::Op::for_range);
+  CHECK(plan.begin()->second.loads.size() == 1);
+  CHECK_FALSE(cuda::CudaKernel(kernel).cubin().image.empty());
+}
+
+TEST_CASE("no second buffers when they would push the tiles out of shared memory") {
+  // Two 256 x 128 f32 blocks: 2 x 129 KiB with their second buffers, over the 160 KiB limit.
+  const auto kernel = tl::kernel("big", [](tl::Builder& k) {
+    auto x = k.in(tl::global(f32, {tl::dyn, 128}), "x");
+    auto n = k.scalar(i32, "n");
+    auto [acc] = tl::for_range(0, n, 256, {tl::zeros(1, 128, f32)}, [&](tl::Scalar j, tl::Value a) {
+      return tl::carry(a + tl::colsum(tl::load(x, j, 256, n - j)));
+    });
+    tl::store(k.out(tl::tile(1, 128, f32), "y"), acc);
+  });
+  const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
+  CHECK_FALSE(generated.async_copies);
+  CHECK(generated.tiles_in_shared);
+}
