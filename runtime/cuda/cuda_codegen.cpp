@@ -79,9 +79,8 @@ std::vector<std::string> tiles_declaration(bool in_shared, std::int64_t tile_byt
 }
 
 struct TileSlot {
-  std::int64_t offset = -1;         // bytes into the tile space; -1: not stored
-  std::int64_t stride = 0;          // row stride in elements (padded)
-  std::int64_t second_offset = -1;  // a prefetched load's second buffer; -1: none
+  std::int64_t offset = -1;  // bytes into the tile space; -1: not stored
+  std::int64_t stride = 0;   // row stride in elements (padded)
 };
 
 class Generator {
@@ -96,14 +95,11 @@ class Generator {
       if (node->op == ir::Op::div && !node->results.empty() && is_integer(kernel.type_of(node->results[0]).dtype))
         fused_.erase(node->results[0]);
     }
-    prefetch_ = plan_prefetches(kernel);
     allocate_tiles(order);
-    if (tile_bytes_ > shared_limit_bytes && !prefetch_.empty()) {
-      // The second buffers would push the tiles out of shared memory (cp.async needs them
-      // there): load synchronously instead.
-      prefetch_.clear();
-      allocate_tiles(order);
-    }
+    // cp.async copies into shared memory: tiles in global scratch are loaded synchronously.
+    if (tile_bytes_ <= shared_limit_bytes) prefetch_ = plan_prefetches(kernel);
+    for (const auto& [loop, plan] : prefetch_)
+      for (const PrefetchedLoad& load : plan.loads) prefetched_[load.load] = {loop, &load};
   }
 
   GeneratedKernel run() {
@@ -168,14 +164,9 @@ class Generator {
     }
   }
 
-  // Every stored tile gets a slot of its own; a prefetched load's result gets two (its
-  // loop's iterations alternate between them).
+  // Every stored tile gets a slot of its own.
   void allocate_tiles(const std::vector<const ir::Node*>& order) {
     slots_.assign(kernel_.values.size(), TileSlot{});
-    tile_bytes_ = 0;
-    prefetched_by_.clear();
-    for (const auto& [loop, plan] : prefetch_)
-      for (const ir::Node* load : plan.loads) prefetched_by_[load->results[0]] = loop;
     for (const ir::Node* node : order) {
       for (ir::ValueId result : node->results) {
         if (!kernel_.type_of(result).is_tile() || !stored(*node, result)) continue;
@@ -205,35 +196,18 @@ class Generator {
       stride = words * 4 / element;
     }
     TileSlot& slot = slots_[static_cast<std::size_t>(id)];
-    const std::int64_t bytes = ((type.rows - 1) * stride + type.cols) * element;
-    const std::int64_t aligned = (bytes + tile_alignment - 1) / tile_alignment * tile_alignment;
     slot.offset = tile_bytes_;
     slot.stride = stride;
-    tile_bytes_ += aligned;
-    if (prefetched_by_.contains(id)) {
-      slot.second_offset = tile_bytes_;
-      tile_bytes_ += aligned;
-    }
+    const std::int64_t bytes = ((type.rows - 1) * stride + type.cols) * element;
+    tile_bytes_ += (bytes + tile_alignment - 1) / tile_alignment * tile_alignment;
   }
 
   const TileSlot& slot(ir::ValueId id) const { return slots_.at(static_cast<std::size_t>(id)); }
 
   std::string tile_pointer(ir::ValueId id) const {
     const ir::Type& type = kernel_.type_of(id);
-    const TileSlot& s = slot(id);
-    if (s.second_offset >= 0) return buffer_pointer(id, stage_variable(*prefetched_by_.at(id)));
-    return fmt::format("(({}*)(tiles + {}))", storage_type(type.dtype), s.offset);
+    return fmt::format("(({}*)(tiles + {}))", storage_type(type.dtype), slot(id).offset);
   }
-
-  // Buffer `stage` (an expression: 0 or 1) of a prefetched load's result.
-  std::string buffer_pointer(ir::ValueId id, const std::string& stage) const {
-    const TileSlot& s = slot(id);
-    return fmt::format("(({}*)(tiles + {} + ({}) * {}))", storage_type(kernel_.type_of(id).dtype), s.offset, stage,
-                       s.second_offset - s.offset);
-  }
-
-  // Which of its two buffers a prefetching loop's current iteration reads.
-  std::string stage_variable(const ir::Node& loop) const { return fmt::format("stage{}", loop.body->arguments[0]); }
 
   // ---- emission -----------------------------------------------------------------------------
 
@@ -418,6 +392,20 @@ class Generator {
     }
   }
 
+  // Whether the code emit() writes for `node` ends with a barrier (every thread is done
+  // with the tiles it read): stored elementwise results, reductions, matmuls, loads, stores.
+  bool ends_with_barrier(const ir::Node& node) const {
+    switch (ir::category(node.op)) {
+      case ir::OpCategory::reduce:
+      case ir::OpCategory::matmul: return true;
+      case ir::OpCategory::memory: return node.op != ir::Op::load_scalar;
+      default: break;
+    }
+    if (!ir::is_elementwise(node.op) || node.results.empty()) return false;
+    const ir::ValueId result = node.results[0];
+    return kernel_.type_of(result).is_tile() && slot(result).offset >= 0;
+  }
+
   void block(const ir::Block& body) {
     for (const ir::Node& node : body.nodes) {
       if (node.op == ir::Op::yield) return;
@@ -547,8 +535,8 @@ class Generator {
 
   void load(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
-    if (const auto loop = prefetched_by_.find(id); loop != prefetched_by_.end()) {
-      return load_prefetched(node, *loop->second);
+    if (const auto prefetched = prefetched_.find(&node); prefetched != prefetched_.end()) {
+      return load_prefetched(node, *prefetched->second.load);
     }
     const ir::Type& type = kernel_.type_of(id);
     const int element = size_bytes(type.dtype);
@@ -605,13 +593,11 @@ class Generator {
 
   // ---- loads fetched one iteration ahead (prefetch_plan.hpp) ----------------------------------
 
-  // A prefetched load: its block was fetched into this iteration's buffer during the
-  // previous iteration (or before the loop). Its bounds are checked here all the same, so a
-  // fault names the same node and iteration as a synchronous load would (a fetch ahead
-  // skips an out-of-bounds block instead of faulting). The loop's first such load waits for
-  // the copies, publishes them, and starts fetching the next iteration's blocks into the
-  // other buffers, which every thread is done reading once it passed that barrier.
-  void load_prefetched(const ir::Node& node, const ir::Node& loop) {
+  // A prefetched load: its block was fetched during the previous iteration (or before the
+  // loop). Its bounds are checked here all the same, so that a fault names the same node
+  // and iteration as a synchronous load would (a fetch ahead skips an out-of-bounds block
+  // instead of faulting); then the iteration waits for the block's copies and publishes them.
+  void load_prefetched(const ir::Node& node, const PrefetchedLoad& prefetched) {
     line("{{");
     indent_ += 2;
     load_region(node);
@@ -621,21 +607,18 @@ class Generator {
     line("}}");
     indent_ -= 2;
     line("}}");
-    if (&node != prefetch_.at(&loop).loads.front()) return;
-    line("pto::cp_async_wait_all();");
+    line("pto::cp_async_wait<{}>();  // this block's copies, fetched ahead", prefetched.groups_after);
     barrier();
-    fetch_ahead(loop, fmt::format("j{} + {}", loop.body->arguments[0], loop.step),
-                fmt::format("1 - {}", stage_variable(loop)));
   }
 
-  // Issues the loads `loop` prefetches for the iteration whose index is `index` (when it
-  // runs at all), into buffer `stage`. Their operands are recomputed for that index under
+  // Fetches the block `prefetched` loads in the iteration whose index is `index` (when that
+  // iteration runs) into its slot, as one cp.async group (committed even when empty, which
+  // keeps the waits' group counts static). Its operands are recomputed for that index under
   // names of their own (ahead_); a division by zero or an out-of-bounds block-table read
   // there skips the fetch, and the iteration itself reports the fault.
-  void fetch_ahead(const ir::Node& loop, const std::string& index, const std::string& stage) {
-    const LoopPrefetch& plan = prefetch_.at(&loop);
+  void fetch_ahead(const ir::Node& loop, const PrefetchedLoad& prefetched, const std::string& index) {
     const ir::ValueId induction = loop.body->arguments[0];
-    line("{{  // fetch ahead: the blocks of iteration {}", index);
+    line("{{  // fetch ahead: node {}'s block of iteration {}", node_index(*prefetched.load), index);
     indent_ += 2;
     line("const long long ahead = {};", index);
     line("if (ahead < {}) {{", index_value(loop.operands[1]));
@@ -644,7 +627,7 @@ class Generator {
     const char* index_type = compute_type(kernel_.type_of(induction).dtype);
     line("const {0} a{1} = ({0})ahead;", index_type, induction);
     ahead_[induction] = fmt::format("a{}", induction);
-    for (const ir::Node* node : plan.chain) {
+    for (const ir::Node* node : prefetched.chain) {
       const ir::ValueId id = node->results[0];
       const DType dtype = kernel_.type_of(id).dtype;
       const std::string name = fmt::format("a{}", id);
@@ -668,12 +651,13 @@ class Generator {
     }
     line("if (fetch && !zero) {{");
     indent_ += 2;
-    for (const ir::Node* load : plan.loads) fetch_block(*load, stage);
+    fetch_block(*prefetched.load);
     indent_ -= 2;
     line("}}");
     ahead_.clear();
     indent_ -= 2;
     line("}}");
+    line("pto::cp_async_commit();");
     indent_ -= 2;
     line("}}");
   }
@@ -690,10 +674,10 @@ class Generator {
     return 0;
   }
 
-  // Starts copying one load's block into buffer `stage`: asynchronously when its rows are
+  // Starts copying one load's block into its slot: asynchronously when its rows are
   // whole and aligned (checked at run time), element by element otherwise; pad rows are
   // written directly. Out-of-bounds blocks are skipped (see fetch_ahead).
-  void fetch_block(const ir::Node& node, const std::string& stage) {
+  void fetch_block(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     const std::int64_t stride = slot(id).stride;
@@ -703,7 +687,7 @@ class Generator {
     line("if (!pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
     indent_ += 2;
     load_source(node);
-    line("{}* const target = {};", storage_type(type.dtype), buffer_pointer(id, stage));
+    line("{}* const target = {};", storage_type(type.dtype), tile_pointer(id));
     const std::string pad = load_pad(node);
     if (const int width = copy_width(id); width > 0) {
       const int per_copy = width / size_bytes(type.dtype);
@@ -1007,17 +991,27 @@ class Generator {
         copied_tiles = true;
       }
     }
-    const bool prefetching = prefetch_.contains(&node);
-    if (copied_tiles || prefetching) barrier();  // prefetching: an enclosing loop's readers of the buffers are done
-    if (prefetching) {
-      line("int {} = 0;", stage_variable(node));
-      fetch_ahead(node, index_value(node.operands[0]), "0");
+    const auto prefetch = prefetch_.find(&node);
+    const LoopPrefetch* fetching = prefetch != prefetch_.end() ? &prefetch->second : nullptr;
+    // Prefetching: the barrier also ends an enclosing loop's reads of the slots.
+    if (copied_tiles || fetching != nullptr) barrier();
+    if (fetching != nullptr) {
+      for (const PrefetchedLoad& load : fetching->loads) fetch_ahead(node, load, index_value(node.operands[0]));
     }
     line("for (long long j{0} = {1}; j{0} < {2}; j{0} += {3}) {{", index, index_value(node.operands[0]),
          index_value(node.operands[1]), node.step);
     indent_ += 2;
     line("const {} {} = ({})j{};", index_type, var(index), index_type, index);
-    block(body);
+    const std::string next_index = fmt::format("j{} + {}", index, node.step);
+    for (std::size_t i = 0; i + 1 < body.nodes.size(); ++i) {  // the last node is the yield
+      emit(body.nodes[i]);
+      if (fetching == nullptr) continue;
+      for (const PrefetchedLoad& load : fetching->loads) {
+        if (load.issue_after != i) continue;
+        if (!ends_with_barrier(body.nodes[i])) barrier();
+        fetch_ahead(node, load, next_index);
+      }
+    }
     const ir::Node& yield = body.nodes.back();
     // Next values: scalars through temporaries (a yield may permute them); tiles whose next
     // value is another carried tile go through a temporary copy first, for the same reason.
@@ -1053,7 +1047,13 @@ class Generator {
       }
     }
     if (wrote) barrier();
-    if (prefetching) line("{0} = 1 - {0};", stage_variable(node));
+    if (fetching != nullptr) {
+      for (const PrefetchedLoad& load : fetching->loads) {
+        if (load.issue_after != body.nodes.size() - 1) continue;  // read by the yield's copies
+        if (!wrote) barrier();
+        fetch_ahead(node, load, next_index);
+      }
+    }
     indent_ -= 2;
     line("}}");
     for (std::size_t i = 0; i < carried; ++i) {
@@ -1069,9 +1069,13 @@ class Generator {
   std::unordered_map<const ir::Node*, int> node_index_;
   std::unordered_map<ir::ValueId, const ir::Node*> definition_;
   std::unordered_set<ir::ValueId> fused_;
-  std::unordered_map<const ir::Node*, LoopPrefetch> prefetch_;          // loop -> what it fetches ahead
-  std::unordered_map<ir::ValueId, const ir::Node*> prefetched_by_;      // load result -> its loop
-  std::unordered_map<ir::ValueId, std::string> ahead_;                  // scalar -> its next-iteration name
+  struct Prefetched {
+    const ir::Node* loop;
+    const PrefetchedLoad* load;
+  };
+  std::unordered_map<const ir::Node*, LoopPrefetch> prefetch_;  // loop -> what it fetches ahead
+  std::unordered_map<const ir::Node*, Prefetched> prefetched_;  // load node -> its loop and plan
+  std::unordered_map<ir::ValueId, std::string> ahead_;          // scalar -> its next-iteration name
   std::vector<TileSlot> slots_;
   std::int64_t tile_bytes_ = 0;
   std::string source_;

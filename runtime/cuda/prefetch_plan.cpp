@@ -1,5 +1,6 @@
 #include "runtime/cuda/prefetch_plan.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "dsl/ir_analysis.hpp"
@@ -12,6 +13,17 @@ bool reads_input(const ir::Kernel& kernel, const ir::Node& node) {
   return kernel.params.at(static_cast<std::size_t>(node.param)).role == ir::ParamRole::in;
 }
 
+// Whether `node` (or a node of its loop body, at any depth) has an operand in `values`.
+bool reads_any(const ir::Node& node, const std::unordered_set<ir::ValueId>& values) {
+  for (ir::ValueId operand : node.operands)
+    if (values.contains(operand)) return true;
+  if (node.body) {
+    for (const ir::Node& inner : node.body->nodes)
+      if (reads_any(inner, values)) return true;
+  }
+  return false;
+}
+
 class LoopAnalysis {
  public:
   LoopAnalysis(const ir::Kernel& kernel, const ir::Node& loop) : kernel_(kernel), body_(*loop.body) {
@@ -21,19 +33,30 @@ class LoopAnalysis {
 
   LoopPrefetch run() {
     LoopPrefetch out;
-    std::unordered_set<const ir::Node*> chain;
-    for (const ir::Node& node : body_.nodes) {
+    for (std::size_t i = 0; i < body_.nodes.size(); ++i) {
+      const ir::Node& node = body_.nodes[i];
       if (node.op != ir::Op::load || !reads_input(kernel_, node)) continue;
       std::unordered_set<const ir::Node*> needed;
       bool computable = true;
-      for (std::size_t i = 1; i < node.operands.size() && computable; ++i)
-        computable = computable_ahead(node.operands[i], needed);
+      for (std::size_t k = 1; k < node.operands.size() && computable; ++k)
+        computable = computable_ahead(node.operands[k], needed);
       if (!computable) continue;
-      out.loads.push_back(&node);
-      chain.insert(needed.begin(), needed.end());
+      PrefetchedLoad load;
+      load.load = &node;
+      load.position = i;
+      load.issue_after = last_reader(i);
+      for (const ir::Node& candidate : body_.nodes)
+        if (needed.contains(&candidate)) load.chain.push_back(&candidate);
+      out.loads.push_back(std::move(load));
     }
-    for (const ir::Node& node : body_.nodes)
-      if (chain.contains(&node)) out.chain.push_back(&node);
+    std::stable_sort(out.loads.begin(), out.loads.end(),
+                     [](const PrefetchedLoad& a, const PrefetchedLoad& b) { return a.issue_after < b.issue_after; });
+    for (std::size_t i = 0; i < out.loads.size(); ++i) {
+      PrefetchedLoad& load = out.loads[i];
+      load.groups_after = static_cast<int>(out.loads.size() - 1 - i);  // fetched after it in the same round
+      for (const PrefetchedLoad& other : out.loads)
+        if (other.issue_after < load.position) ++load.groups_after;  // fetched before it is consumed
+    }
     return out;
   }
 
@@ -59,6 +82,23 @@ class LoopAnalysis {
     }
     if (computable) needed.insert(&node);
     return computable;
+  }
+
+  // The index of the last body node that reads the block loaded at `position`, directly or
+  // through a view or elementwise expression of it (fused expressions are read where they
+  // are consumed); the load itself when nothing does.
+  std::size_t last_reader(std::size_t position) const {
+    std::unordered_set<ir::ValueId> block = {body_.nodes[position].results[0]};
+    std::size_t last = position;
+    for (std::size_t i = position + 1; i < body_.nodes.size(); ++i) {
+      const ir::Node& node = body_.nodes[i];
+      if (!reads_any(node, block)) continue;
+      last = i;
+      const bool view_or_expression = ir::is_elementwise(node.op) || node.op == ir::Op::trans;
+      if (view_or_expression && !node.results.empty() && kernel_.type_of(node.results[0]).is_tile())
+        block.insert(node.results[0]);
+    }
+    return last;
   }
 
   const ir::Kernel& kernel_;

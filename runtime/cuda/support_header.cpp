@@ -130,7 +130,13 @@ template <int Bytes> __device__ __forceinline__ void cp_async(void* shared, cons
   else if (Bytes == 8) cp_async_bytes8(shared, global);
   else cp_async_bytes4(shared, global);
 }
-// Waits for this thread's copies; a barrier after it publishes everyone's.
+// A group: the copies a thread issued since its last commit. Waiting for all but the
+// `Pending` newest groups completes this thread's older copies; a barrier after it
+// publishes everyone's.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int Pending> __device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory");
+}
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
 
 // ---- warp reductions (every lane gets the result) -------------------------------------------

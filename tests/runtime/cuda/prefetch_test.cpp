@@ -1,5 +1,5 @@
-// Which loads a loop fetches one iteration ahead (runtime/cuda/prefetch_plan.hpp), and the
-// cp.async double buffering the CUDA code generator emits for them, compiled by NVRTC (no GPU
+// Which loads a loop fetches one iteration ahead (runtime/cuda/prefetch_plan.hpp), when,
+// and the cp.async pipeline the CUDA code generator emits for them, compiled by NVRTC (no GPU
 // needed). That the prefetched kernels compute the interpreter's results, faults included,
 // is checked on the GPU by the loop cases of tests/dsl/ops_test.cpp and errors_test.cpp.
 #include "runtime/cuda/prefetch_plan.hpp"
@@ -28,7 +28,8 @@ cuda::LoopPrefetch loop_plan(const tl::KernelInstance& kernel) {
 
 std::vector<std::string> loaded_params(const tl::KernelInstance& kernel, const cuda::LoopPrefetch& plan) {
   std::vector<std::string> names;
-  for (const ir::Node* load : plan.loads) names.push_back(kernel.ir().params.at(static_cast<std::size_t>(load->param)).name);
+  for (const cuda::PrefetchedLoad& load : plan.loads)
+    names.push_back(kernel.ir().params.at(static_cast<std::size_t>(load.load->param)).name);
   return names;
 }
 
@@ -63,24 +64,40 @@ tl::KernelInstance attention(std::int64_t block_rows) {
 TEST_CASE("a loop fetches ahead the loads whose region depends only on its index and values defined before it") {
   const auto kernel = attention(64);
   const cuda::LoopPrefetch plan = loop_plan(kernel);
-  CHECK(loaded_params(kernel, plan) == std::vector<std::string>{"k", "v"});
-  // Their valid extents n - j are recomputed for the next index (each load built its own),
-  // with the constants their columns are given by; nothing else.
-  int subtractions = 0;
-  for (const ir::Node* node : plan.chain) {
-    CHECK((node->op == ir::Op::sub || node->op == ir::Op::constant));
-    subtractions += node->op == ir::Op::sub;
+  REQUIRE(loaded_params(kernel, plan) == std::vector<std::string>{"k", "v"});
+  const cuda::PrefetchedLoad& k = plan.loads[0];
+  const cuda::PrefetchedLoad& v = plan.loads[1];
+  // Each valid extent n - j is recomputed for the next index, with the constants the
+  // columns are given by; nothing else.
+  for (const cuda::PrefetchedLoad& load : plan.loads) {
+    int subtractions = 0;
+    for (const ir::Node* node : load.chain) {
+      CHECK((node->op == ir::Op::sub || node->op == ir::Op::constant));
+      subtractions += node->op == ir::Op::sub;
+    }
+    CHECK(subtractions == 1);
   }
-  CHECK(subtractions == 2);
+  // The next K block is fetched right after QK^T (its one reader), so it streams in during
+  // the softmax and PV; the next V block after PV, streaming in during the next QK^T.
+  const auto& nodes = kernel.ir().body.nodes;
+  const auto loop = std::find_if(nodes.begin(), nodes.end(), [](const ir::Node& n) { return n.op == ir::Op::for_range; });
+  REQUIRE(loop != nodes.end());
+  const ir::Block& loop_body = *loop->body;
+  CHECK(loop_body.nodes.at(k.issue_after).op == ir::Op::matmul);
+  CHECK(loop_body.nodes.at(v.issue_after).op == ir::Op::matmul);
+  CHECK(k.issue_after < v.position);
+  // When K is consumed, the V block fetched after it may still be in flight: one newer group;
+  // when V is consumed, the K block fetched after it (during this QK^T) may be.
+  CHECK(k.groups_after == 1);
+  CHECK(v.groups_after == 1);
 
   const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
   CHECK(generated.async_copies);
   // 64 x 128 f16 rows are padded to an odd number of words (bank conflicts): 4-byte copies.
   CHECK(has(generated.source, "pto::cp_async<4>("));
-  CHECK(has(generated.source, "pto::cp_async_wait_all();"));
-  CHECK(has(generated.source, "fetch ahead: the blocks of iteration"));
-  // Two buffers each for the K and V blocks: 4 x 64 rows of 65 words.
-  CHECK(generated.tile_bytes >= 4 * 64 * 65 * 4);
+  CHECK(has(generated.source, "pto::cp_async_wait<1>();"));
+  CHECK(has(generated.source, "pto::cp_async_commit();"));
+  CHECK(has(generated.source, "fetch ahead: node"));
   const cuda::CudaKernel compiled(kernel);  // NVRTC accepts it
   CHECK_FALSE(compiled.cubin().image.empty());
   const cuda::PersistentCudaKernel persistent({&compiled});
@@ -115,8 +132,10 @@ TEST_CASE("block-table lookups and divisions are recomputed for the next index")
   const cuda::LoopPrefetch plan = loop_plan(kernel);
   CHECK(loaded_params(kernel, plan) == std::vector<std::string>{"pool"});
   std::vector<ir::Op> ops;
-  for (const ir::Node* node : plan.chain) ops.push_back(node->op);
+  for (const ir::Node* node : plan.loads.at(0).chain) ops.push_back(node->op);
   CHECK(std::find(ops.begin(), ops.end(), ir::Op::load_scalar) != ops.end());
+  // The one block is read by the add that carries it: the next is fetched after it.
+  CHECK(plan.loads[0].groups_after == 0);
   CHECK(std::find(ops.begin(), ops.end(), ir::Op::div) != ops.end());
   const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
   CHECK(has(generated.source, "fetch = fetch && "));  // an out-of-bounds table read skips the fetch
@@ -181,17 +200,17 @@ TEST_CASE("a nested loop's loads belong to the inner loop") {
   CHECK_FALSE(cuda::CudaKernel(kernel).cubin().image.empty());
 }
 
-TEST_CASE("no second buffers when they would push the tiles out of shared memory") {
-  // Two 256 x 128 f32 blocks: 2 x 129 KiB with their second buffers, over the 160 KiB limit.
+TEST_CASE("tiles in global scratch are loaded synchronously (cp.async copies into shared memory)") {
+  // A 256 x 160 f32 block: 161 KiB with its padding, over the 160 KiB shared-memory limit.
   const auto kernel = tl::kernel("big", [](tl::Builder& k) {
-    auto x = k.in(tl::global(f32, {tl::dyn, 128}), "x");
+    auto x = k.in(tl::global(f32, {tl::dyn, 160}), "x");
     auto n = k.scalar(i32, "n");
-    auto [acc] = tl::for_range(0, n, 256, {tl::zeros(1, 128, f32)}, [&](tl::Scalar j, tl::Value a) {
+    auto [acc] = tl::for_range(0, n, 256, {tl::zeros(1, 160, f32)}, [&](tl::Scalar j, tl::Value a) {
       return tl::carry(a + tl::colsum(tl::load(x, j, 256, n - j)));
     });
-    tl::store(k.out(tl::tile(1, 128, f32), "y"), acc);
+    tl::store(k.out(tl::tile(1, 160, f32), "y"), acc);
   });
   const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
+  CHECK_FALSE(generated.tiles_in_shared);
   CHECK_FALSE(generated.async_copies);
-  CHECK(generated.tiles_in_shared);
 }
