@@ -690,23 +690,43 @@ class Generator {
     line("{}* const target = {};", storage_type(type.dtype), tile_pointer(id));
     const std::string pad = load_pad(node);
     if (const int width = copy_width(id); width > 0) {
-      const int per_copy = width / size_bytes(type.dtype);
+      const int element = size_bytes(type.dtype);
+      const int per_copy = width / element;
       const std::int64_t copies_per_row = type.cols / per_copy;
       line("const bool whole_rows = vc == {} && (((unsigned long long)(source + row * stride + col)) % {} == 0) &&",
            type.cols, width);
-      line("                        ((stride * {}) % {} == 0);", size_bytes(type.dtype), width);
+      line("                        ((stride * {}) % {} == 0);", element, width);
       line("if (whole_rows) {{");
       indent_ += 2;
-      line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
-      indent_ += 2;
-      line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
-      line("if (r < vr) {{");
-      line("  pto::cp_async<{}>(target + r * {} + c, source + (row + r) * stride + col + c);", width, stride);
-      line("}} else {{");
-      line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
-      line("}}");
-      indent_ -= 2;
-      line("}}");
+      if (threads_per_cta % copies_per_row == 0) {
+        // Each thread copies one column piece of every rows_per_pass-th row, walking both
+        // pointers by a constant step: a few instructions per copy.
+        const std::int64_t rows_per_pass = threads_per_cta / copies_per_row;
+        line("const int c = (tid % {}) * {}, first = tid / {};", copies_per_row, per_copy, copies_per_row);
+        line("const unsigned char* from = (const unsigned char*)(source + (row + first) * stride + col + c);");
+        line("const long long step = stride * {};", rows_per_pass * element);
+        line("unsigned to = pto::shared_address(target + first * {} + c);", stride);
+        line("const int copied_rows = (int)vr;  // the rest are pad");
+        line("int r = first;");
+        line("#pragma unroll 4");
+        line("for (; r < copied_rows; r += {}, from += step, to += {}) pto::cp_async<{}>(to, from);", rows_per_pass,
+             rows_per_pass * stride * element, width);
+        line("for (; r < {}; r += {}) {{", type.rows, rows_per_pass);
+        line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+        line("}}");
+      } else {
+        line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
+        indent_ += 2;
+        line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
+        line("if (r < vr) {{");
+        line("  pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + (row + r) * stride + col + c);",
+             width, stride);
+        line("}} else {{");
+        line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+        line("}}");
+        indent_ -= 2;
+        line("}}");
+      }
       indent_ -= 2;
       line("}} else {{");
       indent_ += 2;

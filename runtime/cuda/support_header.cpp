@@ -113,22 +113,15 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float* d, unsigned a0, unsigne
 
 // ---- asynchronous copies global -> shared (cp.async, sm_80+) -----------------------------------
 // A loop's next blocks land in shared memory while it computes (cuda_codegen's prefetch).
-__device__ __forceinline__ void cp_async_bytes4(void* shared, const void* global) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"((unsigned)__cvta_generic_to_shared(shared)),
-               "l"(__cvta_generic_to_global(global)) : "memory");
+__device__ __forceinline__ unsigned shared_address(const void* pointer) {
+  return (unsigned)__cvta_generic_to_shared(pointer);
 }
-__device__ __forceinline__ void cp_async_bytes8(void* shared, const void* global) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"((unsigned)__cvta_generic_to_shared(shared)),
-               "l"(__cvta_generic_to_global(global)) : "memory");
-}
-__device__ __forceinline__ void cp_async_bytes16(void* shared, const void* global) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"((unsigned)__cvta_generic_to_shared(shared)),
-               "l"(__cvta_generic_to_global(global)) : "memory");
-}
-template <int Bytes> __device__ __forceinline__ void cp_async(void* shared, const void* global) {
-  if (Bytes == 16) cp_async_bytes16(shared, global);
-  else if (Bytes == 8) cp_async_bytes8(shared, global);
-  else cp_async_bytes4(shared, global);
+template <int Bytes> __device__ __forceinline__ void cp_async(unsigned shared, const void* global) {
+  if (Bytes == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared), "l"(global) : "memory");
+  } else {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2;" ::"r"(shared), "l"(global), "n"(Bytes) : "memory");
+  }
 }
 // A group: the copies a thread issued since its last commit. Waiting for all but the
 // `Pending` newest groups completes this thread's older copies; a barrier after it
