@@ -10,12 +10,14 @@ namespace {
 
 // KV rows per loop step, per tier. On the CPU short chunks take short steps (less masked
 // work in a chunk's last block) and long ones long steps (longer vectorised loops). On the
-// GPU every tier takes 64: the persistent work-stealing kernel carries all four bodies, so
-// its registers and shared memory are the largest body's, and mixing step sizes cost
-// 7-20 points of the copy bandwidth on an H100 (seed plan: 32/64/96/128 -> 34 % of copy,
-// 64 everywhere -> 47 %; ten times the tokens: 40 % -> 70 %; 128 everywhere 50 % / 56 %).
+// GPU the CUDA backend fetches each step's K and V blocks during the step before (cp.async),
+// so a step's fixed cost (a dozen barriers around small ops) is what a short step loses,
+// and a long step's price is shared memory: the persistent kernel sizes every CTA for the
+// largest body. Measured on an H100 (% of a device copy, seed plan / ten times its tokens):
+// 32 x4 48 / 81, 64 x4 59 / 79, 96 x4 70 / 81, 128 x4 70 / 77, 64/64/64/128 70 / 78,
+// 64/64/128/128 71 / 80: short chunks keep short steps, the long ones take 128 rows.
 constexpr std::int64_t cpu_block_rows[] = {32, 64, 96, 128};
-constexpr std::int64_t gpu_block_rows[] = {64, 64, 64, 64};
+constexpr std::int64_t gpu_block_rows[] = {64, 64, 128, 128};
 
 struct Softmax {
   tl::Value m, l, acc;

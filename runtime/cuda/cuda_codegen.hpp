@@ -22,7 +22,8 @@
 //   multi-row tiles are padded to an odd number of 32-bit words so that column walks (the
 //   K operand of QK^T) are free of bank conflicts;
 // - loads move 16 bytes per thread per step when the rows are full and aligned (checked at
-//   run time), element by element otherwise; row reductions give each warp a row and
+//   run time), element by element otherwise; a loop fetches the loads it can compute for
+//   its next index one iteration ahead with cp.async (prefetch_plan.hpp); row reductions give each warp a row and
 //   finish with warp shuffles; matmul of f16/bf16 operands on mma shapes runs on tensor
 //   cores (mma.sync m16n8k16, M padded to 16), every other matmul gives each thread output
 //   elements and runs FMA over K.
