@@ -26,8 +26,9 @@ enum class KvLayout { contiguous, paged };
 
 enum class TierTarget { cpu, gpu };
 
-// KV rows per loop step of each tier (contiguous layout; paged: rounded to whole pages).
-std::int64_t tier_block_rows(TierTarget target, int tier);
+// KV rows per loop step of each tier for a layout (paged: rounded down to whole pages, at
+// least one).
+std::int64_t tier_block_rows(TierTarget target, KvLayout layout, int tier);
 
 // Contiguous: parameters q [1, d] f16, k and v globals [?, d] f16 (the chunk's rows of one
 // head), kv_len i32, o [1, d] f32, lse [1, 1] f32.

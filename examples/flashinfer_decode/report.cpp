@@ -103,6 +103,7 @@ void print_comparison(const RunReport& r) {
   const pto::ProgramStats& p = r.program;
   const bool gpu = on_gpu(r);
   const TierTarget target = gpu ? TierTarget::gpu : TierTarget::cpu;
+  const auto block_rows = [&](int tier) { return tier_block_rows(target, r.options.layout, tier); };
   struct Row {
     std::string topic, flashinfer, here;
   };
@@ -116,9 +117,8 @@ void print_comparison(const RunReport& r) {
       {"work assignment", "request_indices / kv_tile_indices per CTA",
        fmt::format("WorkDescriptor table: {} x {} B", r.plan.descriptors.size(), sizeof(WorkDescriptor))},
       {"kernels", "one template per head_dim / page size / dtype",
-       fmt::format("4 tiers (blocks {}/{}/{}/{} rows) + merge, {} compiled in {:.0f} ms", tier_block_rows(target, 0),
-                   tier_block_rows(target, 1), tier_block_rows(target, 2), tier_block_rows(target, 3),
-                   gpu ? "NVRTC" : "LLVM ORC", p.compile_ms)},
+       fmt::format("4 tiers (blocks {}/{}/{}/{} rows) + merge, {} compiled in {:.0f} ms", block_rows(0),
+                   block_rows(1), block_rows(2), block_rows(3), gpu ? "NVRTC" : "LLVM ORC", p.compile_ms)},
       {"softmax", "online softmax, state (m, d, o) per CTA", "online: rowmax/exp/rowsum per block, tail masked"},
       {"split merge", "MergeStates kernel after the decode kernel",
        fmt::format("merge_partials: {} merges, each after its chunks", r.merges)},
