@@ -99,7 +99,7 @@ class Generator {
     // cp.async copies into shared memory: tiles in global scratch are loaded synchronously.
     if (tile_bytes_ <= shared_limit_bytes) prefetch_ = plan_prefetches(kernel);
     for (const auto& [loop, plan] : prefetch_)
-      for (const PrefetchedLoad& load : plan.loads) prefetched_[load.load] = {loop, &load};
+      for (const PrefetchedLoad& load : plan.loads) prefetched_[load.load] = &load;
   }
 
   GeneratedKernel run() {
@@ -522,6 +522,15 @@ class Generator {
          index_value(node.operands[3]), type.rows, index_value(node.operands[4]), type.cols);
   }
 
+  // load_region, and the fault that ends the task when the region leaves the tensor.
+  void checked_load_region(const ir::Node& node) {
+    load_region(node);
+    line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
+    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, row, col, vr, vc);", node_index(node));
+    line("  return;");
+    line("}}");
+  }
+
   void load_source(const ir::Node& node) {
     const char* stored_as = storage_type(kernel_.type_of(node.results[0]).dtype);
     line("const {}* __restrict__ source = (const {}*)args[{}].data;", stored_as, stored_as, node.param);
@@ -536,17 +545,13 @@ class Generator {
   void load(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     if (const auto prefetched = prefetched_.find(&node); prefetched != prefetched_.end()) {
-      return load_prefetched(node, *prefetched->second.load);
+      return load_prefetched(node, *prefetched->second);
     }
     const ir::Type& type = kernel_.type_of(id);
     const int element = size_bytes(type.dtype);
     line("{{");
     indent_ += 2;
-    load_region(node);
-    line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
-    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, row, col, vr, vc);", node_index(node));
-    line("  return;");
-    line("}}");
+    checked_load_region(node);
     load_source(node);
     const std::string pad = load_pad(node);
     const std::string target = tile_pointer(id);
@@ -600,11 +605,7 @@ class Generator {
   void load_prefetched(const ir::Node& node, const PrefetchedLoad& prefetched) {
     line("{{");
     indent_ += 2;
-    load_region(node);
-    line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
-    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, row, col, vr, vc);", node_index(node));
-    line("  return;");
-    line("}}");
+    checked_load_region(node);
     indent_ -= 2;
     line("}}");
     line("pto::cp_async_wait<{}>();  // this block's copies, fetched ahead", prefetched.groups_after);
@@ -641,9 +642,9 @@ class Generator {
              node->param);
         line("fetch = fetch && {}_in;", name);
         line("const {0} {1} = {1}_in ? {2} : ({0})0;", compute_type(dtype), name,
-             widen(p.type.dtype, fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]",
-                                             storage_type(p.type.dtype), node->param, name + "_row", node->param,
-                                             name + "_col")));
+             widen(p.type.dtype,
+                   fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]", storage_type(p.type.dtype),
+                               node->param, name + "_row", node->param, name + "_col")));
       } else {
         line("const {} {} = {};", compute_type(dtype), name, apply(*node, "0", "0"));
       }
@@ -1089,13 +1090,9 @@ class Generator {
   std::unordered_map<const ir::Node*, int> node_index_;
   std::unordered_map<ir::ValueId, const ir::Node*> definition_;
   std::unordered_set<ir::ValueId> fused_;
-  struct Prefetched {
-    const ir::Node* loop;
-    const PrefetchedLoad* load;
-  };
-  std::unordered_map<const ir::Node*, LoopPrefetch> prefetch_;  // loop -> what it fetches ahead
-  std::unordered_map<const ir::Node*, Prefetched> prefetched_;  // load node -> its loop and plan
-  std::unordered_map<ir::ValueId, std::string> ahead_;          // scalar -> its next-iteration name
+  std::unordered_map<const ir::Node*, LoopPrefetch> prefetch_;             // loop -> what it fetches ahead
+  std::unordered_map<const ir::Node*, const PrefetchedLoad*> prefetched_;  // load node -> its plan
+  std::unordered_map<ir::ValueId, std::string> ahead_;                     // scalar -> its next-iteration name
   std::vector<TileSlot> slots_;
   std::int64_t tile_bytes_ = 0;
   std::string source_;

@@ -44,16 +44,16 @@ tl::KernelInstance attention(std::int64_t block_rows) {
     auto K = k.in(tl::global(f16, {tl::dyn, 128}), "k");
     auto V = k.in(tl::global(f16, {tl::dyn, 128}), "v");
     auto n = k.scalar(i32, "n");
-    auto [m, l, acc] = tl::for_range(0, n, block_rows,
-                                     {tl::full(1, 1, f32, -INFINITY), tl::zeros(1, 1, f32), tl::zeros(1, 128, f32)},
-                                     [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
-                                       auto s = tl::matmul(q, tl::trans(tl::load(K, j, block_rows, n - j)));
-                                       auto m_new = tl::maximum(m_in, tl::rowmax(s));
-                                       auto p = tl::exp(s - m_new);
-                                       auto c = tl::exp(m_in - m_new);
-                                       return tl::carry(m_new, l_in * c + tl::rowsum(p),
-                                                        acc_in * c + tl::matmul(p, tl::load(V, j, block_rows, n - j)));
-                                     });
+    auto [m, l, acc] =
+        tl::for_range(0, n, block_rows, {tl::full(1, 1, f32, -INFINITY), tl::zeros(1, 1, f32), tl::zeros(1, 128, f32)},
+                      [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
+                        auto s = tl::matmul(q, tl::trans(tl::load(K, j, block_rows, n - j)));
+                        auto m_new = tl::maximum(m_in, tl::rowmax(s));
+                        auto p = tl::exp(s - m_new);
+                        auto c = tl::exp(m_in - m_new);
+                        return tl::carry(m_new, l_in * c + tl::rowsum(p),
+                                         acc_in * c + tl::matmul(p, tl::load(V, j, block_rows, n - j)));
+                      });
     tl::store(k.out(tl::tile(1, 128, f32), "o"), acc / l);
     tl::store(k.out(tl::tile(1, 1, f32), "lse"), m + tl::log(l));
   });
@@ -80,7 +80,8 @@ TEST_CASE("a loop fetches ahead the loads whose region depends only on its index
   // The next K block is fetched right after QK^T (its one reader), so it streams in during
   // the softmax and PV; the next V block after PV, streaming in during the next QK^T.
   const auto& nodes = kernel.ir().body.nodes;
-  const auto loop = std::find_if(nodes.begin(), nodes.end(), [](const ir::Node& n) { return n.op == ir::Op::for_range; });
+  const auto loop =
+      std::find_if(nodes.begin(), nodes.end(), [](const ir::Node& n) { return n.op == ir::Op::for_range; });
   REQUIRE(loop != nodes.end());
   const ir::Block& loop_body = *loop->body;
   CHECK(loop_body.nodes.at(k.issue_after).op == ir::Op::matmul);
@@ -157,10 +158,9 @@ TEST_CASE("loads a loop cannot fetch ahead stay synchronous") {
       auto x = k.in(tl::global(f32, {tl::dyn, 8}), "x");
       auto n = k.scalar(i32, "n");
       auto first = k.scalar(i32, "first");
-      auto [acc, row] = tl::for_range(0, n, 1, {tl::zeros(1, 8, f32), first},
-                                      [&](tl::Scalar, tl::Value a, tl::Value r) {
-                                        return tl::carry(a + tl::load(x, r, 1, 1), r + 2);
-                                      });
+      auto [acc, row] = tl::for_range(
+          0, n, 1, {tl::zeros(1, 8, f32), first},
+          [&](tl::Scalar, tl::Value a, tl::Value r) { return tl::carry(a + tl::load(x, r, 1, 1), r + 2); });
       tl::store(k.out(tl::tile(1, 8, f32), "y"), acc);
       (void)row;
     });
@@ -185,9 +185,8 @@ TEST_CASE("a nested loop's loads belong to the inner loop") {
     auto x = k.in(tl::global(f32, {tl::dyn, 8}), "x");
     auto n = k.scalar(i32, "n");
     auto [total] = tl::for_range(0, n, 4, {tl::zeros(1, 8, f32)}, [&](tl::Scalar i, tl::Value outer) {
-      auto [inner] = tl::for_range(i, i + 4, 1, {tl::zeros(1, 8, f32)}, [&](tl::Scalar j, tl::Value a) {
-        return tl::carry(a + tl::load(x, j, 1, n - j));
-      });
+      auto [inner] = tl::for_range(i, i + 4, 1, {tl::zeros(1, 8, f32)},
+                                   [&](tl::Scalar j, tl::Value a) { return tl::carry(a + tl::load(x, j, 1, n - j)); });
       return tl::carry(outer + inner);
     });
     tl::store(k.out(tl::tile(1, 8, f32), "y"), total);
