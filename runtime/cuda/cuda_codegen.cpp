@@ -502,16 +502,21 @@ class Generator {
   void load_scalar(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     const DType dtype = kernel_.type_of(id).dtype;
-    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const std::string row = var(id) + "_row", col = var(id) + "_col";
     line("const long long {} = {}, {} = {};", row, index_value(node.operands[1]), col, index_value(node.operands[2]));
     line("if (pto::out_of_bounds({0}, {1}, 1, 1, args[{2}].rows, args[{2}].cols)) {{", row, col, node.param);
     line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, {}, {}, 1, 1);", node_index(node), row, col);
     line("  return;");
     line("}}");
-    line("const {} {} = {};", compute_type(dtype), var(id),
-         widen(p.type.dtype, fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]",
-                                         storage_type(p.type.dtype), node.param, row, node.param, col)));
+    line("const {} {} = {};", compute_type(dtype), var(id), scalar_element(node, row, col));
+  }
+
+  // Element (row, col) of a load_scalar's global, in its compute type (row and col are
+  // variables already checked against the bounds).
+  std::string scalar_element(const ir::Node& node, const std::string& row, const std::string& col) const {
+    const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
+    return widen(p.type.dtype, fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]",
+                                           storage_type(p.type.dtype), node.param, row, node.param, col));
   }
 
   // row, col and the clamped valid extents vr, vc of a load, as variables.
@@ -635,16 +640,13 @@ class Generator {
       if (node->op == ir::Op::constant) {
         line("const {} {} = {};", compute_type(dtype), name, literal(dtype, node->number));
       } else if (node->op == ir::Op::load_scalar) {
-        const ir::Param& p = kernel_.params[static_cast<std::size_t>(node->param)];
         line("const long long {0}_row = {1}, {0}_col = {2};", name, index_value(node->operands[1]),
              index_value(node->operands[2]));
         line("const bool {0}_in = !pto::out_of_bounds({0}_row, {0}_col, 1, 1, args[{1}].rows, args[{1}].cols);", name,
              node->param);
         line("fetch = fetch && {}_in;", name);
         line("const {0} {1} = {1}_in ? {2} : ({0})0;", compute_type(dtype), name,
-             widen(p.type.dtype,
-                   fmt::format("((const {}*)args[{}].data)[{} * args[{}].stride + {}]", storage_type(p.type.dtype),
-                               node->param, name + "_row", node->param, name + "_col")));
+             scalar_element(*node, name + "_row", name + "_col"));
       } else {
         line("const {} {} = {};", compute_type(dtype), name, apply(*node, "0", "0"));
       }
