@@ -3,7 +3,10 @@ set(PTO_WARNING_FLAGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold
                       -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
                       # g++ 12 warns about every member a C++20 designated initializer leaves to its
                       # default (`{.window = ...}`), which is how PTO-RT's option structs are meant to be used.
-                      -Wno-missing-field-initializers)
+                      -Wno-missing-field-initializers
+                      # Executors switch over the op enums without `default:` (dsl/ir.hpp): a new op
+                      # must not build until every executor handles it, in every build.
+                      -Werror=switch)
 if(PTO_WERROR)
   list(APPEND PTO_WARNING_FLAGS -Werror)
 endif()

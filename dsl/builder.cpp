@@ -7,12 +7,12 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/dump.hpp"
+#include "core/error.hpp"
 #include "dsl/hash.hpp"
 #include "dsl/printer.hpp"
 #include "dsl/type_rules.hpp"
 #include "dsl/verifier.hpp"
-#include "runtime/dump.hpp"
-#include "runtime/error.hpp"
 
 namespace pto::tl {
 
@@ -296,7 +296,9 @@ ir::Kernel Builder::finish_unverified(Where where) {
 // ---- kernels and families --------------------------------------------------------------------
 
 KernelInstance::KernelInstance(ir::Kernel kernel)
-    : kernel_(std::make_shared<const ir::Kernel>(std::move(kernel))), hash_(ir::structural_hash(*kernel_)) {}
+    : kernel_(std::make_shared<const ir::Kernel>(std::move(kernel))),
+      index_(std::make_shared<const ir::KernelIndex>(*kernel_)),
+      hash_(ir::structural_hash(*kernel_)) {}
 
 KernelInstance kernel(std::string name, const std::function<void(Builder&)>& body) {
   Builder builder(std::move(name));

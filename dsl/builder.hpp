@@ -24,8 +24,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/source_location.hpp"
 #include "dsl/ir.hpp"
-#include "runtime/source_location.hpp"
+#include "dsl/kernel_index.hpp"
 
 namespace pto::tl {
 
@@ -184,18 +185,21 @@ Builder& builder_for_handle(Builder* handle_builder, std::string_view op, Where 
 
 // ---- kernels and families ------------------------------------------------------------------
 
-// A built, verified kernel: the IR plus its structural hash (the JIT caches' key).
+// A built, verified kernel: the IR, its structural hash (the JIT caches' key) and its
+// index (dsl/kernel_index.hpp), computed once and shared by every copy.
 class KernelInstance {
  public:
   KernelInstance() = default;
   explicit KernelInstance(ir::Kernel kernel);
   const ir::Kernel& ir() const { return *kernel_; }
+  const ir::KernelIndex& index() const { return *index_; }
   const std::string& name() const { return kernel_->name; }
   std::uint64_t hash() const noexcept { return hash_; }
   bool valid() const noexcept { return kernel_ != nullptr; }
 
  private:
   std::shared_ptr<const ir::Kernel> kernel_;
+  std::shared_ptr<const ir::KernelIndex> index_;
   std::uint64_t hash_ = 0;
 };
 

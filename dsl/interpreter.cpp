@@ -8,8 +8,11 @@
 #include <cstring>
 #include <limits>
 
+#include "core/error.hpp"
 #include "dsl/kernel_faults.hpp"
-#include "runtime/error.hpp"
+#include "dsl/op_formulas.hpp"
+#include "dsl/op_table.hpp"
+#include "dsl/visitor.hpp"
 
 namespace pto {
 
@@ -88,26 +91,87 @@ void write_element(const TensorView& tensor, std::int64_t r, std::int64_t c, flo
   }
 }
 
-float unary(ir::Op op, float x) {
+// The interpreter's arithmetic for dsl/op_formulas.hpp: f32, in the written order.
+struct FloatMath {
+  using Value = float;
+  static float constant(double x) { return static_cast<float>(x); }
+  static float add(float a, float b) { return a + b; }
+  static float sub(float a, float b) { return a - b; }
+  static float mul(float a, float b) { return a * b; }
+  static float div(float a, float b) { return a / b; }
+  static float neg(float a) { return -a; }
+  static float exp(float a) { return std::exp(a); }
+  static float sqrt(float a) { return std::sqrt(a); }
+  static float erf(float a) { return std::erf(a); }
+};
+
+float unary(ir::UnaryOp op, float x) {
+  FloatMath m;
   switch (op) {
-    case ir::Op::exp: return std::exp(x);
-    case ir::Op::log: return std::log(x);
-    case ir::Op::sqrt: return std::sqrt(x);
-    case ir::Op::rsqrt: return 1.0f / std::sqrt(x);
-    case ir::Op::tanh: return std::tanh(x);
-    case ir::Op::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case ir::Op::relu: return x > 0.0f ? x : 0.0f;
-    case ir::Op::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-    case ir::Op::silu: return x / (1.0f + std::exp(-x));
-    case ir::Op::neg: return -x;
-    case ir::Op::abs: return std::fabs(x);
-    case ir::Op::sin: return std::sin(x);
-    case ir::Op::cos: return std::cos(x);
-    default: return x;
+    case ir::UnaryOp::exp: return std::exp(x);
+    case ir::UnaryOp::log: return std::log(x);
+    case ir::UnaryOp::sqrt: return std::sqrt(x);
+    case ir::UnaryOp::rsqrt: return ir::formulas::rsqrt(m, x);
+    case ir::UnaryOp::tanh: return std::tanh(x);
+    case ir::UnaryOp::sigmoid: return ir::formulas::sigmoid(m, x);
+    case ir::UnaryOp::relu: return x > 0.0f ? x : 0.0f;
+    case ir::UnaryOp::gelu: return ir::formulas::gelu(m, x);
+    case ir::UnaryOp::silu: return ir::formulas::silu(m, x);
+    case ir::UnaryOp::neg: return -x;
+    case ir::UnaryOp::abs: return std::fabs(x);
+    case ir::UnaryOp::sin: return std::sin(x);
+    case ir::UnaryOp::cos: return std::cos(x);
   }
+  throw InternalError("unary op out of range");
 }
 
-class Interpreter {
+// Integer unary ops wrap (two's complement); the others take floats only (the verifier
+// rejects them on integers).
+std::int64_t unary(ir::UnaryOp op, std::int64_t x) {
+  switch (op) {
+    case ir::UnaryOp::neg: return static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(x));
+    case ir::UnaryOp::abs: return x < 0 ? static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(x)) : x;
+    case ir::UnaryOp::relu: return x > 0 ? x : 0;
+    case ir::UnaryOp::exp:
+    case ir::UnaryOp::log:
+    case ir::UnaryOp::sqrt:
+    case ir::UnaryOp::rsqrt:
+    case ir::UnaryOp::tanh:
+    case ir::UnaryOp::sigmoid:
+    case ir::UnaryOp::gelu:
+    case ir::UnaryOp::silu:
+    case ir::UnaryOp::sin:
+    case ir::UnaryOp::cos: break;
+  }
+  throw InternalError(fmt::format("{} of an integer reached the interpreter", ir::name(ir::op_of(op))));
+}
+
+float binary(ir::BinaryOp op, float a, float b) {
+  switch (op) {
+    case ir::BinaryOp::add: return a + b;
+    case ir::BinaryOp::sub: return a - b;
+    case ir::BinaryOp::mul: return a * b;
+    case ir::BinaryOp::div: return a / b;
+    case ir::BinaryOp::maximum: return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+    case ir::BinaryOp::minimum: return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
+  }
+  throw InternalError("binary op out of range");
+}
+
+template <typename T>
+std::int64_t compare(ir::CompareOp op, T a, T b) {
+  switch (op) {
+    case ir::CompareOp::lt: return a < b;
+    case ir::CompareOp::le: return a <= b;
+    case ir::CompareOp::gt: return a > b;
+    case ir::CompareOp::ge: return a >= b;
+    case ir::CompareOp::eq: return a == b;
+    case ir::CompareOp::ne: return a != b;
+  }
+  throw InternalError("compare op out of range");
+}
+
+class Interpreter : public ir::NodeVisitor<Interpreter> {
  public:
   Interpreter(const ir::Kernel& kernel, const KernelArgs& args) : kernel_(kernel), slots_(kernel.values.size()) {
     for (const ir::Param& param : kernel.params) bindings_.push_back(&args.bindings().at(param.name));
@@ -120,10 +184,6 @@ class Interpreter {
   Slot& slot(ir::ValueId id) { return slots_[static_cast<std::size_t>(id)]; }
   const TensorView& tensor(int param) const {
     return std::get<TensorView>(*bindings_[static_cast<std::size_t>(param)]);
-  }
-
-  [[noreturn]] void fail(const ir::Node& node, const std::string& problem) const {
-    throw Error(fmt::format("kernel '{}': {}: {}", kernel_.name, ir::name(node.op), problem), node.where);
   }
 
   std::int64_t index(ir::ValueId id) { return slot(id).i.at(0); }
@@ -147,31 +207,38 @@ class Interpreter {
   void block(const ir::Block& body) {
     for (const ir::Node& node : body.nodes) {
       if (node.op == ir::Op::yield) return;
-      execute(node);
+      visit(node);
     }
   }
 
-  void execute(const ir::Node& node) {
-    switch (ir::category(node.op)) {
-      case ir::OpCategory::param: return param(node);
-      case ir::OpCategory::constant: return constant(node);
-      case ir::OpCategory::memory:
-        if (node.op == ir::Op::load) return load(node);
-        if (node.op == ir::Op::load_scalar) return load_scalar(node);
-        if (node.op == ir::Op::store) return store(node);
-        return read_output(node);
-      case ir::OpCategory::binary:
-      case ir::OpCategory::compare:
-      case ir::OpCategory::select: return elementwise(node);
-      case ir::OpCategory::cast:
-      case ir::OpCategory::unary: return elementwise(node);
-      case ir::OpCategory::reduce: return reduce(node);
-      case ir::OpCategory::matmul: return matmul(node);
-      case ir::OpCategory::shape: return transpose(node);
-      case ir::OpCategory::control: return loop(node);
+  // ---- NodeVisitor: one handler per category ------------------------------------------------
+ public:
+  void visit_param(const ir::Node& node) { param(node); }
+  void visit_constant(const ir::Node& node) { constant(node); }
+  void visit_memory(const ir::Node& node) {
+    switch (ir::as_memory(node.op)) {
+      case ir::MemoryOp::load: return load(node);
+      case ir::MemoryOp::load_scalar: return load_scalar(node);
+      case ir::MemoryOp::read_output: return read_output(node);
+      case ir::MemoryOp::store: return store(node);
+    }
+  }
+  void visit_binary(const ir::Node& node) { elementwise(node); }
+  void visit_compare(const ir::Node& node) { elementwise(node); }
+  void visit_select(const ir::Node& node) { elementwise(node); }
+  void visit_cast(const ir::Node& node) { elementwise(node); }
+  void visit_unary(const ir::Node& node) { elementwise(node); }
+  void visit_reduce(const ir::Node& node) { reduce(node); }
+  void visit_matmul(const ir::Node& node) { matmul(node); }
+  void visit_shape(const ir::Node& node) { transpose(node); }
+  void visit_control(const ir::Node& node) {
+    switch (ir::as_control(node.op)) {
+      case ir::ControlOp::for_range: return loop(node);
+      case ir::ControlOp::yield: return;  // read by the enclosing loop
     }
   }
 
+ private:
   void param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const KernelArgs::Binding& binding = *bindings_[static_cast<std::size_t>(node.param)];
@@ -211,7 +278,8 @@ class Interpreter {
     Slot s = make(t);
     for (std::int64_t r = 0; r < t.rows; ++r) {
       for (std::int64_t c = 0; c < t.cols; ++c) {
-        const double x = node.op == ir::Op::iota ? double(node.axis == 0 ? r : c) : node.number;
+        const double x =
+            ir::as_constant(node.op) == ir::ConstantOp::iota ? double(node.axis == 0 ? r : c) : node.number;
         const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
         if (is_float(t.dtype)) {
           s.f[k] = round_to(t.dtype, static_cast<float>(x));
@@ -343,79 +411,56 @@ class Interpreter {
     }
     if (cat == ir::OpCategory::unary) {
       if (is_float(t.dtype)) {
-        out.f[k] = unary(node.op, fval(0));
+        out.f[k] = unary(ir::as_unary(node.op), fval(0));
       } else {
-        const std::int64_t x = ival(0);
-        out.i[k] = wrap(t.dtype, node.op == ir::Op::neg   ? -x
-                                 : node.op == ir::Op::abs ? (x < 0 ? -x : x)
-                                                          : (x > 0 ? x : 0));
+        out.i[k] = wrap(t.dtype, unary(ir::as_unary(node.op), ival(0)));
       }
       return;
     }
     const bool float_operands = is_float(types[0]->dtype);
     if (cat == ir::OpCategory::compare) {
-      out.i[k] = float_operands ? compare(node.op, fval(0), fval(1)) : compare(node.op, ival(0), ival(1));
+      const ir::CompareOp op = ir::as_compare(node.op);
+      out.i[k] = float_operands ? compare(op, fval(0), fval(1)) : compare(op, ival(0), ival(1));
       return;
     }
+    const ir::BinaryOp op = ir::as_binary(node.op);
     if (float_operands) {
-      const float a = fval(0), b = fval(1);
-      switch (node.op) {
-        case ir::Op::add: out.f[k] = a + b; return;
-        case ir::Op::sub: out.f[k] = a - b; return;
-        case ir::Op::mul: out.f[k] = a * b; return;
-        case ir::Op::div: out.f[k] = a / b; return;
-        case ir::Op::maximum: out.f[k] = std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b); return;
-        case ir::Op::minimum: out.f[k] = std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); return;
-        default: fail(node, "not a binary op");
-      }
+      out.f[k] = binary(op, fval(0), fval(1));
+      return;
     }
     const std::int64_t a = ival(0), b = ival(1);
     std::int64_t result = 0;
-    switch (node.op) {
-      case ir::Op::add:
+    switch (op) {
+      case ir::BinaryOp::add:
         result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
         break;
-      case ir::Op::sub:
+      case ir::BinaryOp::sub:
         result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
         break;
-      case ir::Op::mul:
+      case ir::BinaryOp::mul:
         result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
         break;
-      case ir::Op::div:
+      case ir::BinaryOp::div:
         if (b == 0) throw division_by_zero_error(kernel_, node);
         result = (a == std::numeric_limits<std::int64_t>::min() && b == -1) ? a : a / b;
         break;
-      case ir::Op::maximum: result = std::max(a, b); break;
-      case ir::Op::minimum: result = std::min(a, b); break;
-      default: fail(node, "not a binary op");
+      case ir::BinaryOp::maximum: result = std::max(a, b); break;
+      case ir::BinaryOp::minimum: result = std::min(a, b); break;
     }
     out.i[k] = wrap(t.dtype, result);
-  }
-
-  template <typename T>
-  static std::int64_t compare(ir::Op op, T a, T b) {
-    switch (op) {
-      case ir::Op::lt: return a < b;
-      case ir::Op::le: return a <= b;
-      case ir::Op::gt: return a > b;
-      case ir::Op::ge: return a >= b;
-      case ir::Op::eq: return a == b;
-      case ir::Op::ne: return a != b;
-      default: return 0;
-    }
   }
 
   void reduce(const ir::Node& node) {
     const ir::Type& in_type = type(node.operands[0]);
     const ir::Type& t = type(node.results[0]);
     const Slot& x = slot(node.operands[0]);
-    const bool by_row = t.cols == 1 && (node.op == ir::Op::rowsum || node.op == ir::Op::rowmax ||
-                                        node.op == ir::Op::rowmin || node.op == ir::Op::rowmean);
+    const ir::ReduceInfo reduction = ir::reduce_info(ir::as_reduce(node.op));
+    const bool by_row = reduction.axis == ir::ReduceAxis::rows;
     const std::int64_t outer = by_row ? in_type.rows : in_type.cols;
     const std::int64_t inner = by_row ? in_type.cols : in_type.rows;
-    const bool is_max = node.op == ir::Op::rowmax || node.op == ir::Op::colmax;
-    const bool is_min = node.op == ir::Op::rowmin || node.op == ir::Op::colmin;
-    const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
+    const bool is_max = reduction.kind == ir::ReduceKind::max;
+    const bool is_min = reduction.kind == ir::ReduceKind::min;
+    const bool is_mean = reduction.kind == ir::ReduceKind::mean;
     Slot s = make(t);
     for (std::int64_t o = 0; o < outer; ++o) {
       auto element_index = [&](std::int64_t n) {

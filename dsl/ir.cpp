@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
+
 namespace pto::ir {
 
 std::string_view name(Op op) noexcept {
@@ -14,6 +16,16 @@ std::string_view name(Op op) noexcept {
   return "?";
 }
 
+std::string_view name(OpCategory category) noexcept {
+  switch (category) {
+#define PTO_IR_CATEGORY_NAME(category) \
+  case OpCategory::category: return #category;
+    PTO_IR_CATEGORIES(PTO_IR_CATEGORY_NAME)
+#undef PTO_IR_CATEGORY_NAME
+  }
+  return "?";
+}
+
 OpCategory category(Op op) noexcept {
   switch (op) {
 #define PTO_IR_CATEGORY(op, cat) \
@@ -22,6 +34,78 @@ OpCategory category(Op op) noexcept {
 #undef PTO_IR_CATEGORY
   }
   return OpCategory::control;
+}
+
+namespace {
+
+// A category's ops are contiguous in Op: its enum is an offset from the first one.
+#define PTO_IR_OP_VALUE(op, category) Op::op,
+constexpr Op constant_ops[] = {PTO_IR_CONSTANT_OPS(PTO_IR_OP_VALUE)};
+constexpr Op memory_ops[] = {PTO_IR_MEMORY_OPS(PTO_IR_OP_VALUE)};
+constexpr Op binary_ops[] = {PTO_IR_BINARY_OPS(PTO_IR_OP_VALUE)};
+constexpr Op compare_ops[] = {PTO_IR_COMPARE_OPS(PTO_IR_OP_VALUE)};
+constexpr Op unary_ops[] = {PTO_IR_UNARY_OPS(PTO_IR_OP_VALUE)};
+constexpr Op reduce_ops[] = {PTO_IR_REDUCE_OPS(PTO_IR_OP_VALUE)};
+constexpr Op control_ops[] = {PTO_IR_CONTROL_OPS(PTO_IR_OP_VALUE)};
+#undef PTO_IR_OP_VALUE
+
+template <typename Sub, std::size_t N>
+Sub narrow_op(Op op, const Op (&ops)[N], OpCategory expected) {
+  const auto offset = static_cast<int>(op) - static_cast<int>(ops[0]);
+  if (offset < 0 || offset >= static_cast<int>(N) || category(op) != expected) {
+    throw InternalError(fmt::format("op {} is not a {} op", name(op), name(expected)));
+  }
+  return static_cast<Sub>(offset);
+}
+
+template <typename Sub, std::size_t N>
+Op widen_op(Sub op, const Op (&ops)[N]) noexcept {
+  return static_cast<Op>(static_cast<int>(ops[0]) + static_cast<int>(op));
+}
+
+}  // namespace
+
+ConstantOp as_constant(Op op) {
+  return narrow_op<ConstantOp>(op, constant_ops, OpCategory::constant);
+}
+MemoryOp as_memory(Op op) {
+  return narrow_op<MemoryOp>(op, memory_ops, OpCategory::memory);
+}
+BinaryOp as_binary(Op op) {
+  return narrow_op<BinaryOp>(op, binary_ops, OpCategory::binary);
+}
+CompareOp as_compare(Op op) {
+  return narrow_op<CompareOp>(op, compare_ops, OpCategory::compare);
+}
+UnaryOp as_unary(Op op) {
+  return narrow_op<UnaryOp>(op, unary_ops, OpCategory::unary);
+}
+ReduceOp as_reduce(Op op) {
+  return narrow_op<ReduceOp>(op, reduce_ops, OpCategory::reduce);
+}
+ControlOp as_control(Op op) {
+  return narrow_op<ControlOp>(op, control_ops, OpCategory::control);
+}
+Op op_of(ConstantOp op) noexcept {
+  return widen_op(op, constant_ops);
+}
+Op op_of(MemoryOp op) noexcept {
+  return widen_op(op, memory_ops);
+}
+Op op_of(BinaryOp op) noexcept {
+  return widen_op(op, binary_ops);
+}
+Op op_of(CompareOp op) noexcept {
+  return widen_op(op, compare_ops);
+}
+Op op_of(UnaryOp op) noexcept {
+  return widen_op(op, unary_ops);
+}
+Op op_of(ReduceOp op) noexcept {
+  return widen_op(op, reduce_ops);
+}
+Op op_of(ControlOp op) noexcept {
+  return widen_op(op, control_ops);
 }
 
 std::string_view name(ParamRole role) noexcept {

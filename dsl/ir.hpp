@@ -7,8 +7,12 @@
 // dsl/verifier.hpp). Loops own a nested Block whose arguments are the induction variable
 // followed by the carried values, and which ends in `yield`.
 //
-// The op kinds are listed once, in PTO_IR_OPS below: adding one is driven by the compile
-// errors of every switch over Op (printer, verifier, interpreter, backends).
+// The op kinds are listed once, below, one list per category; everything an executor needs
+// to know about an op that is not its implementation is data in dsl/op_table.hpp. Each
+// category has its own enum (UnaryOp, ReduceOp, ...) generated from its list, and every
+// executor switches over those without a `default:`, so adding an op to a list is driven by
+// the compile errors (-Werror=switch) of every executor that lacks it (interpreter, LLVM
+// and CUDA backends) and by tests/dsl/op_table_test.cpp (the ops sweep and docs/dsl.md).
 #pragma once
 
 #include <cstdint>
@@ -17,85 +21,135 @@
 #include <string_view>
 #include <vector>
 
+#include "core/source_location.hpp"
 #include "dsl/dtype.hpp"
-#include "runtime/source_location.hpp"
 
 namespace pto::ir {
 
-// X(name, category). Categories: param, constant, memory, binary, compare, unary,
-// reduce, matmul, shape, cast, select, control.
-#define PTO_IR_OPS(X)                                                                                            \
-  X(param, param)        /* a kernel parameter's value (tiles, scalars) or handle (globals) */                   \
-  X(constant, constant)  /* scalar constant: number */                                                           \
-  X(full, constant)      /* tile filled with `number` */                                                         \
-  X(iota, constant)      /* tile of row (axis 0) or column (axis 1) indices */                                   \
+// X(name, category). Operands and attributes per op: dsl/op_table.hpp.
+#define PTO_IR_PARAM_OPS(X) X(param, param) /* a kernel parameter's value (tiles, scalars) or handle (globals) */
+#define PTO_IR_CONSTANT_OPS(X)                          \
+  X(constant, constant) /* scalar constant: number */   \
+  X(full, constant)     /* tile filled with `number` */ \
+  X(iota, constant)     /* tile of row (axis 0) or column (axis 1) indices */
+#define PTO_IR_MEMORY_OPS(X)                                                                                     \
   X(load, memory)        /* global[row.., col..] -> tile; operands: global row col vrows vcols; number = pad */  \
   X(load_scalar, memory) /* global[row, col] -> scalar (block tables, index arrays); operands: global row col */ \
   X(read_output, memory) /* an output tile's current contents */                                                 \
-  X(store, memory)       /* operands: target value [row col vrows vcols for globals] */                          \
-  X(add, binary)                                                                                                 \
-  X(sub, binary)                                                                                                 \
-  X(mul, binary)                                                                                                 \
-  X(div, binary)                                                                                                 \
-  X(maximum, binary)                                                                                             \
-  X(minimum, binary)                                                                                             \
-  X(lt, compare)                                                                                                 \
-  X(le, compare)                                                                                                 \
-  X(gt, compare)                                                                                                 \
-  X(ge, compare)                                                                                                 \
-  X(eq, compare)                                                                                                 \
-  X(ne, compare)                                                                                                 \
-  X(where, select) /* operands: condition (i32, non-zero = true), if_true, if_false */                           \
-  X(cast, cast)    /* to the result type's dtype */                                                              \
-  X(exp, unary)                                                                                                  \
-  X(log, unary)                                                                                                  \
-  X(sqrt, unary)                                                                                                 \
-  X(rsqrt, unary)                                                                                                \
-  X(tanh, unary)                                                                                                 \
-  X(sigmoid, unary)                                                                                              \
-  X(relu, unary)                                                                                                 \
-  X(gelu, unary)                                                                                                 \
-  X(silu, unary)                                                                                                 \
-  X(neg, unary)                                                                                                  \
-  X(abs, unary)                                                                                                  \
-  X(sin, unary)                                                                                                  \
-  X(cos, unary)                                                                                                  \
-  X(rowsum, reduce)                                                                                              \
-  X(rowmax, reduce)                                                                                              \
-  X(rowmin, reduce)                                                                                              \
-  X(rowmean, reduce)                                                                                             \
-  X(colsum, reduce)                                                                                              \
-  X(colmax, reduce)                                                                                              \
-  X(colmin, reduce)                                                                                              \
-  X(colmean, reduce)                                                                                             \
-  X(matmul, matmul)     /* operands: a b [acc] */                                                                \
-  X(trans, shape)       /* transposed view */                                                                    \
-  X(for_range, control) /* operands: start end inits...; attribute step; body block */                           \
+  X(store, memory)       /* operands: target value [row col vrows vcols for globals] */
+#define PTO_IR_BINARY_OPS(X) \
+  X(add, binary)             \
+  X(sub, binary)             \
+  X(mul, binary)             \
+  X(div, binary)             \
+  X(maximum, binary)         \
+  X(minimum, binary)
+#define PTO_IR_COMPARE_OPS(X) \
+  X(lt, compare)              \
+  X(le, compare)              \
+  X(gt, compare)              \
+  X(ge, compare)              \
+  X(eq, compare)              \
+  X(ne, compare)
+#define PTO_IR_SELECT_OPS(X) X(where, select) /* operands: condition (i32, non-zero = true), if_true, if_false */
+#define PTO_IR_CAST_OPS(X) X(cast, cast)      /* to the result type's dtype */
+#define PTO_IR_UNARY_OPS(X) \
+  X(exp, unary)             \
+  X(log, unary)             \
+  X(sqrt, unary)            \
+  X(rsqrt, unary)           \
+  X(tanh, unary)            \
+  X(sigmoid, unary)         \
+  X(relu, unary)            \
+  X(gelu, unary)            \
+  X(silu, unary)            \
+  X(neg, unary)             \
+  X(abs, unary)             \
+  X(sin, unary)             \
+  X(cos, unary)
+#define PTO_IR_REDUCE_OPS(X) \
+  X(rowsum, reduce)          \
+  X(rowmax, reduce)          \
+  X(rowmin, reduce)          \
+  X(rowmean, reduce)         \
+  X(colsum, reduce)          \
+  X(colmax, reduce)          \
+  X(colmin, reduce)          \
+  X(colmean, reduce)
+#define PTO_IR_MATMUL_OPS(X) X(matmul, matmul) /* operands: a b [acc] */
+#define PTO_IR_SHAPE_OPS(X) X(trans, shape)    /* transposed view */
+#define PTO_IR_CONTROL_OPS(X)                                                          \
+  X(for_range, control) /* operands: start end inits...; attribute step; body block */ \
   X(yield, control)     /* ends a loop body: the next carried values */
 
-enum class Op : std::uint8_t {
-#define PTO_IR_ENUM(op, category) op,
-  PTO_IR_OPS(PTO_IR_ENUM)
-#undef PTO_IR_ENUM
-};
+// Every op, category by category (each category's ops are contiguous in Op).
+#define PTO_IR_OPS(X)    \
+  PTO_IR_PARAM_OPS(X)    \
+  PTO_IR_CONSTANT_OPS(X) \
+  PTO_IR_MEMORY_OPS(X)   \
+  PTO_IR_BINARY_OPS(X)   \
+  PTO_IR_COMPARE_OPS(X)  \
+  PTO_IR_SELECT_OPS(X)   \
+  PTO_IR_CAST_OPS(X)     \
+  PTO_IR_UNARY_OPS(X)    \
+  PTO_IR_REDUCE_OPS(X)   \
+  PTO_IR_MATMUL_OPS(X)   \
+  PTO_IR_SHAPE_OPS(X)    \
+  PTO_IR_CONTROL_OPS(X)
+
+#define PTO_IR_ENUMERATOR(op, category) op,
+enum class Op : std::uint8_t { PTO_IR_OPS(PTO_IR_ENUMERATOR) };
+
+// One enum per category with more than one op: what executors switch over.
+enum class ConstantOp : std::uint8_t { PTO_IR_CONSTANT_OPS(PTO_IR_ENUMERATOR) };
+enum class MemoryOp : std::uint8_t { PTO_IR_MEMORY_OPS(PTO_IR_ENUMERATOR) };
+enum class BinaryOp : std::uint8_t { PTO_IR_BINARY_OPS(PTO_IR_ENUMERATOR) };
+enum class CompareOp : std::uint8_t { PTO_IR_COMPARE_OPS(PTO_IR_ENUMERATOR) };
+enum class UnaryOp : std::uint8_t { PTO_IR_UNARY_OPS(PTO_IR_ENUMERATOR) };
+enum class ReduceOp : std::uint8_t { PTO_IR_REDUCE_OPS(PTO_IR_ENUMERATOR) };
+enum class ControlOp : std::uint8_t { PTO_IR_CONTROL_OPS(PTO_IR_ENUMERATOR) };
+#undef PTO_IR_ENUMERATOR
+
+#define PTO_IR_CATEGORIES(X) \
+  X(param)                   \
+  X(constant)                \
+  X(memory)                  \
+  X(binary)                  \
+  X(compare)                 \
+  X(select)                  \
+  X(cast)                    \
+  X(unary)                   \
+  X(reduce)                  \
+  X(matmul)                  \
+  X(shape)                   \
+  X(control)
 
 enum class OpCategory : std::uint8_t {
-  param,
-  constant,
-  memory,
-  binary,
-  compare,
-  select,
-  cast,
-  unary,
-  reduce,
-  matmul,
-  shape,
-  control
+#define PTO_IR_CATEGORY_ENUMERATOR(category) category,
+  PTO_IR_CATEGORIES(PTO_IR_CATEGORY_ENUMERATOR)
+#undef PTO_IR_CATEGORY_ENUMERATOR
 };
 
 std::string_view name(Op op) noexcept;
+std::string_view name(OpCategory category) noexcept;
 OpCategory category(Op op) noexcept;
+
+// An op's place in its category's enum, and back. Precondition (checked: InternalError):
+// the op is of that category.
+ConstantOp as_constant(Op op);
+MemoryOp as_memory(Op op);
+BinaryOp as_binary(Op op);
+CompareOp as_compare(Op op);
+UnaryOp as_unary(Op op);
+ReduceOp as_reduce(Op op);
+ControlOp as_control(Op op);
+Op op_of(ConstantOp op) noexcept;
+Op op_of(MemoryOp op) noexcept;
+Op op_of(BinaryOp op) noexcept;
+Op op_of(CompareOp op) noexcept;
+Op op_of(UnaryOp op) noexcept;
+Op op_of(ReduceOp op) noexcept;
+Op op_of(ControlOp op) noexcept;
 
 // ---- types ----------------------------------------------------------------------------------
 

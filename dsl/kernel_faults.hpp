@@ -1,12 +1,16 @@
 // The errors a kernel raises while running, worded once for every executor (the reference
-// interpreter and the compiled backends report the same message for the same fault).
+// interpreter and the compiled backends report the same message for the same fault), and
+// the decoder that turns a compiled backend's fault record (core/kernel_abi.hpp) into them.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
+#include "core/error.hpp"
+#include "core/kernel_abi.hpp"
 #include "dsl/ir.hpp"
-#include "runtime/error.hpp"
+#include "dsl/kernel_index.hpp"
 
 namespace pto {
 
@@ -17,5 +21,11 @@ Error out_of_bounds_error(const ir::Kernel& kernel, const ir::Node& node, std::i
                           std::int64_t valid_cols);
 
 Error division_by_zero_error(const ir::Kernel& kernel, const ir::Node& node);
+
+// The interpreter's error for a fault a compiled kernel recorded; `slots` are the task's
+// arguments (the tensor extents the message names). A code or node that cannot occur is an
+// InternalError naming `backend`.
+Error fault_error(const ir::Kernel& kernel, const ir::KernelIndex& index, const KernelFault& fault,
+                  std::span<const ArgSlot> slots, std::string_view backend);
 
 }  // namespace pto

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
+#include "core/error.hpp"
 #include "dsl/builder.hpp"
 #include "dsl/type_rules.hpp"
-#include "runtime/error.hpp"
 
 namespace pto::tl {
 

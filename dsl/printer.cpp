@@ -1,5 +1,7 @@
 #include "dsl/printer.hpp"
 
+#include "dsl/op_table.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -39,6 +41,23 @@ class Printer {
   static std::string number(double x) {
     if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
     return fmt::format("{}", x);
+  }
+
+  // The attributes dsl/op_table.hpp lists for the op, so that the structural hash sees every
+  // one. A parameter is shown by the operand the verifier ties to it, when there is one.
+  std::string attributes(const Node& node) const {
+    const std::uint8_t used = info(node.op).attributes;
+    std::string text;
+    if (used & attribute_number) text += " number=" + number(node.number);
+    if (used & attribute_step) text += fmt::format(" step={}", node.step);
+    if (used & attribute_axis) text += fmt::format(" axis={}", node.axis);
+    if (used & attribute_param) {
+      const bool shown = node.param >= 0 && static_cast<std::size_t>(node.param) < kernel_.params.size() &&
+                         !node.operands.empty() &&
+                         node.operands[0] == kernel_.params[static_cast<std::size_t>(node.param)].value;
+      if (!shown) text += fmt::format(" param={}", node.param);
+    }
+    return text;
   }
 
   void line(int depth, const std::string& text) {
@@ -89,7 +108,9 @@ class Printer {
         return;
       }
       case Op::yield: line(depth, "yield " + list(node.operands)); return;
-      default: line(depth, fmt::format("{}{} {}{}", result, name(node.op), list(node.operands), type)); return;
+      default:  // the value ops: name, operands, the attributes the op table says it reads, type
+        line(depth, fmt::format("{}{} {}{}{}", result, name(node.op), list(node.operands), attributes(node), type));
+        return;
     }
   }
 

@@ -1,5 +1,7 @@
 #include "dsl/type_rules.hpp"
 
+#include "dsl/op_table.hpp"
+
 #include <fmt/format.h>
 
 namespace pto::ir {
@@ -56,8 +58,7 @@ Inferred infer_binary(Op op, const Type& a, const Type& b) {
 
 Inferred infer_unary(Op op, const Type& a) {
   if (!is_value(a)) return error(not_a_value(a));
-  const bool integer_ok = op == Op::neg || op == Op::abs || op == Op::relu;
-  if (is_integer(a.dtype) && !integer_ok) {
+  if (is_integer(a.dtype) && info(op).operands == Operands::floats) {
     return error(fmt::format("needs a float operand, got {}: convert it with tl::cast(x, f32)", name(a.dtype)));
   }
   Type result = a;
@@ -67,14 +68,13 @@ Inferred infer_unary(Op op, const Type& a) {
 
 Inferred infer_reduce(Op op, const Type& a) {
   if (!a.is_tile()) return error(fmt::format("needs a tile, got {}", to_string(a)));
-  const bool is_mean = op == Op::rowmean || op == Op::colmean;
-  if (is_integer(a.dtype) && is_mean) {
+  const ReduceInfo reduce = reduce_info(as_reduce(op));
+  if (is_integer(a.dtype) && info(op).operands == Operands::floats) {
     return error(
         fmt::format("a mean of {} is not an integer: convert the tile with tl::cast(x, f32) first", name(a.dtype)));
   }
   const DType dtype = is_float(a.dtype) ? DType::f32 : a.dtype;
-  const bool by_row = op == Op::rowsum || op == Op::rowmax || op == Op::rowmin || op == Op::rowmean;
-  return by_row ? Type::tile(a.rows, 1, dtype) : Type::tile(1, a.cols, dtype);
+  return reduce.axis == ReduceAxis::rows ? Type::tile(a.rows, 1, dtype) : Type::tile(1, a.cols, dtype);
 }
 
 Inferred infer_matmul(std::span<const Type> operands) {
@@ -119,36 +119,40 @@ std::string check_tile_shape(std::int64_t rows, std::int64_t cols) {
 }
 
 Inferred infer(Op op, std::span<const Type> operands, DType cast_to) {
-  auto arity = [&](std::size_t n) -> std::string {
-    return operands.size() == n ? std::string() : fmt::format("takes {} operands, got {}", n, operands.size());
+  // Operand counts come from the op table (a fixed count for every value op but matmul).
+  auto arity = [&]() -> std::string {
+    const OpInfo rule = info(op);
+    const auto count = static_cast<int>(operands.size());
+    if (count >= rule.min_operands && (rule.max_operands == variadic_operands || count <= rule.max_operands)) return {};
+    return fmt::format("takes {} operands, got {}", rule.min_operands, operands.size());
   };
   switch (category(op)) {
     case OpCategory::binary:
     case OpCategory::compare:
-      if (auto bad = arity(2); !bad.empty()) return error(bad);
+      if (auto bad = arity(); !bad.empty()) return error(bad);
       return infer_binary(op, operands[0], operands[1]);
     case OpCategory::unary:
-      if (auto bad = arity(1); !bad.empty()) return error(bad);
+      if (auto bad = arity(); !bad.empty()) return error(bad);
       return infer_unary(op, operands[0]);
     case OpCategory::reduce:
-      if (auto bad = arity(1); !bad.empty()) return error(bad);
+      if (auto bad = arity(); !bad.empty()) return error(bad);
       return infer_reduce(op, operands[0]);
     case OpCategory::matmul: return infer_matmul(operands);
     case OpCategory::shape: {
-      if (auto bad = arity(1); !bad.empty()) return error(bad);
+      if (auto bad = arity(); !bad.empty()) return error(bad);
       const Type& a = operands[0];
       if (!a.is_tile()) return error(fmt::format("needs a tile, got {}", to_string(a)));
       return Type::tile(a.cols, a.rows, a.dtype);
     }
     case OpCategory::cast: {
-      if (auto bad = arity(1); !bad.empty()) return error(bad);
+      if (auto bad = arity(); !bad.empty()) return error(bad);
       if (!is_value(operands[0])) return error(not_a_value(operands[0]));
       Type result = operands[0];
       result.dtype = cast_to;
       return result;
     }
     case OpCategory::select: {
-      if (auto bad = arity(3); !bad.empty()) return error(bad);
+      if (auto bad = arity(); !bad.empty()) return error(bad);
       const Type& condition = operands[0];
       if (!is_value(condition) || condition.dtype != DType::i32) {
         return error(fmt::format("condition must be an i32 tile or scalar (a comparison's result), got {}",

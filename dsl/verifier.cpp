@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
 #include "dsl/type_rules.hpp"
-#include "runtime/error.hpp"
 
 namespace pto::ir {
 

@@ -7,11 +7,12 @@
 #include <map>
 #include <optional>
 
+#include "core/error.hpp"
+#include "core/kernel_abi.hpp"
 #include "frontend/program.hpp"
-#include "runtime/cpu/kernel_abi.hpp"
+#include "runtime/arg_slot.hpp"
 #include "runtime/cuda/cuda_kernel.hpp"
 #include "runtime/cuda/device.hpp"
-#include "runtime/error.hpp"
 
 namespace pto {
 
@@ -53,7 +54,7 @@ void check_schedule(const Workload& workload) {
 // One enumerated node: a task (kernel >= 0) or a join.
 struct Node {
   int kernel = -1;
-  std::vector<cpu::ArgSlot> slots;  // device pointers
+  std::vector<ArgSlot> slots;  // device pointers
   std::int64_t bytes = 0;
   std::vector<TaskId> after;
   int level = 0;  // tasks: the launch level; joins: the level their followers start at
@@ -102,7 +103,7 @@ struct CudaTarget::State : TaskSink {
   // The execution in flight.
   std::vector<Node> nodes;
   std::vector<Unit> units;
-  std::vector<cuda::DeviceFault> faults;
+  std::vector<KernelFault> faults;
   DependencyTracker tracker;
   bool running = false;
 
@@ -133,7 +134,7 @@ struct CudaTarget::State : TaskSink {
     node.slots.reserve(kernel.params.size());
     for (std::size_t i = 0; i < kernel.params.size(); ++i) {
       const ir::Param& param = kernel.params[i];
-      cpu::ArgSlot slot = cpu::slot_for(task.args.bindings().at(param.name));
+      ArgSlot slot = slot_for(task.args.bindings().at(param.name));
       if (const Tensor* tensor = task.tensors[i]; tensor != nullptr && !tensor->on_device()) {
         Mirror& mirror = mirror_of(*tensor);
         if (param.role != ir::ParamRole::in) mirror.written = true;
@@ -266,7 +267,7 @@ struct CudaTarget::State : TaskSink {
   void upload_arguments() {
     const cuda::Stream& first = streams[0];
     const std::size_t stride = persistent ? static_cast<std::size_t>(persistent->generated().slots_per_task) : 0;
-    std::vector<cpu::ArgSlot> slots;
+    std::vector<ArgSlot> slots;
     std::vector<int> kernel_of;
     for (Unit& unit : units) {
       unit.slot_offset = slots.size();
@@ -280,22 +281,20 @@ struct CudaTarget::State : TaskSink {
         }
       }
     }
-    grow<cpu::ArgSlot>(slot_buffer, device, slots.size());
-    slot_buffer->upload(slots.data(), slots.size() * sizeof(cpu::ArgSlot), first);
+    grow<ArgSlot>(slot_buffer, device, slots.size());
+    slot_buffer->upload(slots.data(), slots.size() * sizeof(ArgSlot), first);
     if (!kernel_of.empty()) {
       grow<int>(kernel_of_buffer, device, kernel_of.size());
       kernel_of_buffer->upload(kernel_of.data(), kernel_of.size() * sizeof(int), first);
     }
     // Control block: one fault record per unit, then one claim counter per unit.
-    grow<std::byte>(control_buffer, device, units.size() * (sizeof(cuda::DeviceFault) + sizeof(int)));
+    grow<std::byte>(control_buffer, device, units.size() * (sizeof(KernelFault) + sizeof(int)));
     control_buffer->fill_zero(first);
   }
 
-  CUdeviceptr fault_address(std::size_t unit) const {
-    return control_buffer->address() + unit * sizeof(cuda::DeviceFault);
-  }
+  CUdeviceptr fault_address(std::size_t unit) const { return control_buffer->address() + unit * sizeof(KernelFault); }
   CUdeviceptr counter_address(std::size_t unit) const {
-    return control_buffer->address() + units.size() * sizeof(cuda::DeviceFault) + unit * sizeof(int);
+    return control_buffer->address() + units.size() * sizeof(KernelFault) + unit * sizeof(int);
   }
 
   // Global tile memory for kernels whose tiles exceed shared memory: one buffer per stream,
@@ -325,7 +324,7 @@ struct CudaTarget::State : TaskSink {
       const CUdeviceptr scratch_address = scratch[static_cast<std::size_t>(unit.stream)]
                                               ? scratch[static_cast<std::size_t>(unit.stream)]->address()
                                               : 0;
-      const CUdeviceptr slots = slot_buffer->address() + unit.slot_offset * sizeof(cpu::ArgSlot);
+      const CUdeviceptr slots = slot_buffer->address() + unit.slot_offset * sizeof(ArgSlot);
       const int count = static_cast<int>(unit.tasks.size());
       if (unit.kernel < 0) {
         persistent->launch(device, slots, kernel_of_buffer->address() + unit.kernel_of_offset * sizeof(int), count,
@@ -363,12 +362,12 @@ struct CudaTarget::State : TaskSink {
 
   void raise_first_fault() const {
     for (std::size_t u = 0; u < units.size(); ++u) {
-      const cuda::DeviceFault& fault = faults[u];
+      const KernelFault& fault = faults[u];
       if (fault.code == 0) continue;
       const Unit& unit = units[u];
       if (fault.task < 0 || static_cast<std::size_t>(fault.task) >= unit.tasks.size()) {
-        throw Error(fmt::format("cuda target: a fault names task {} of a {}-task launch (a PTO-RT bug)", fault.task,
-                                unit.tasks.size()));
+        throw InternalError(
+            fmt::format("cuda target: a fault names task {} of a {}-task launch", fault.task, unit.tasks.size()));
       }
       const Node& node = nodes[static_cast<std::size_t>(unit.tasks[static_cast<std::size_t>(fault.task)])];
       kernels[static_cast<std::size_t>(node.kernel)]->raise(fault, node.slots);
@@ -478,8 +477,8 @@ void CudaTarget::synchronize(ProgramStats& stats) {
     mirror.buffer.download(mirror.tensor.data(), bytes, first);
     stats.transfer_bytes += static_cast<std::int64_t>(bytes);
   }
-  s.faults.assign(s.units.size(), cuda::DeviceFault{});
-  s.control_buffer->download(s.faults.data(), s.faults.size() * sizeof(cuda::DeviceFault), first);
+  s.faults.assign(s.units.size(), KernelFault{});
+  s.control_buffer->download(s.faults.data(), s.faults.size() * sizeof(KernelFault), first);
   first.synchronize();
   stats.device_ms = s.all_done->elapsed_since(*s.inputs_ready);
   s.raise_first_fault();

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <limits>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace pto {
 

@@ -8,11 +8,11 @@
 #include <map>
 #include <optional>
 
+#include "core/error.hpp"
 #include "dsl/interpreter.hpp"
 #include "frontend/task_enumerator.hpp"
 #include "runtime/build_config.hpp"
 #include "runtime/cpu/cpu_kernel.hpp"
-#include "runtime/error.hpp"
 #include "runtime/task_graph.hpp"
 #if PTO_HAVE_CUDA
 #include "frontend/cuda_target.hpp"

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/error.hpp"
 #include "runtime/build_config.hpp"
-#include "runtime/error.hpp"
 #if PTO_HAVE_CUDA
 #include "runtime/cuda/device.hpp"
 #endif

@@ -30,11 +30,11 @@
 #include <variant>
 #include <vector>
 
+#include "core/source_location.hpp"
 #include "dsl/builder.hpp"
 #include "frontend/axis.hpp"
 #include "frontend/schedule.hpp"
 #include "frontend/tensor.hpp"
-#include "runtime/source_location.hpp"
 
 namespace pto {
 

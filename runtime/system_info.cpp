@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/error.hpp"
 #include "runtime/build_config.hpp"
-#include "runtime/error.hpp"
 
 #if PTO_HAVE_LLVM
 #include "runtime/cpu/llvm_info.hpp"

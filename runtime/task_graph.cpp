@@ -6,7 +6,7 @@
 #include <chrono>
 #include <fstream>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace pto {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace pto::sched {
 

@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
   const tl::KernelInstance kernel = family.for_param(block);
   const cuda::CudaKernel compiled(kernel, device->arch());
   const std::size_t params = kernel.ir().params.size();
-  std::vector<cpu::ArgSlot> slots(static_cast<std::size_t>(task_count) * params);
+  std::vector<ArgSlot> slots(static_cast<std::size_t>(task_count) * params);
   auto byte_pointer = [](const cuda::DeviceBuffer& buffer, std::int64_t offset) {
     return static_cast<void*>(static_cast<char*>(buffer.pointer()) + offset);
   };
@@ -173,10 +173,10 @@ int main(int argc, char** argv) {
         const std::int64_t start = c * chunk;
         const std::int64_t length = std::min(chunk, seq_len - start);
         const std::int64_t first_token = r * seq_len + start;
-        cpu::ArgSlot* row = &slots[static_cast<std::size_t>(task) * params];
+        ArgSlot* row = &slots[static_cast<std::size_t>(task) * params];
         for (std::size_t p = 0; p < params; ++p) {
           const std::string& name = kernel.ir().params[p].name;
-          cpu::ArgSlot& slot = row[p];
+          ArgSlot& slot = row[p];
           if (name == "q") {
             slot = {byte_pointer(q_buffer, (r * heads + h) * head_dim * 2), 1, head_dim, head_dim, 0, 0.0};
           } else if (name == "k" || name == "v") {
@@ -201,21 +201,21 @@ int main(int argc, char** argv) {
       }
     }
   }
-  cuda::DeviceBuffer slot_buffer(device, slots.size() * sizeof(cpu::ArgSlot));
-  slot_buffer.upload(slots.data(), slots.size() * sizeof(cpu::ArgSlot), stream);
-  cuda::DeviceBuffer fault_buffer(device, sizeof(cuda::DeviceFault));
+  cuda::DeviceBuffer slot_buffer(device, slots.size() * sizeof(ArgSlot));
+  slot_buffer.upload(slots.data(), slots.size() * sizeof(ArgSlot), stream);
+  cuda::DeviceBuffer fault_buffer(device, sizeof(KernelFault));
   fault_buffer.fill_zero(stream);
   auto run_all = [&] { compiled.launch(device, slot_buffer, static_cast<int>(task_count), fault_buffer, stream); };
 
   // ---- correctness of a few tasks against the interpreter --------------------------------------
   run_all();
-  cuda::DeviceFault fault;
+  KernelFault fault;
   fault_buffer.download(&fault, sizeof(fault), stream);
   stream.synchronize();
   compiled.raise(fault, slots);
   double worst = 0.0;
   for (const std::int64_t checked : {std::int64_t{0}, task_count / 2, task_count - 1}) {
-    const cpu::ArgSlot* row = &slots[static_cast<std::size_t>(checked) * params];
+    const ArgSlot* row = &slots[static_cast<std::size_t>(checked) * params];
     std::int64_t length = 0;
     std::vector<f16_t> q(static_cast<std::size_t>(head_dim)), kh, vh;
     std::vector<float> o_gpu(static_cast<std::size_t>(head_dim)), o_ref(static_cast<std::size_t>(head_dim));
@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
       if (kernel.ir().params[p].name == "kv_len") length = row[p].integer;
     for (std::size_t p = 0; p < params; ++p) {
       const std::string& name = kernel.ir().params[p].name;
-      const cpu::ArgSlot& slot = row[p];
+      const ArgSlot& slot = row[p];
       if (name == "q") {
         const auto from =
             static_cast<std::size_t>(static_cast<char*>(slot.data) - static_cast<char*>(q_buffer.pointer()));

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "core/error.hpp"
 #include "examples/flashinfer_decode/problem.hpp"
 #include "runtime/build_config.hpp"
-#include "runtime/error.hpp"
 #if PTO_HAVE_CUDA
 #include "runtime/cuda/device.hpp"
 #endif

@@ -11,12 +11,12 @@
 #include <fstream>
 #include <thread>
 
+#include "core/error.hpp"
 #include "examples/flashinfer_decode/copy_limit.hpp"
 #include "examples/flashinfer_decode/decode_program.hpp"
 #include "examples/flashinfer_decode/report.hpp"
 #include "examples/flashinfer_decode/safetensors.hpp"
 #include "runtime/build_config.hpp"
-#include "runtime/error.hpp"
 #if PTO_HAVE_CUDA
 #include "runtime/cuda/device.hpp"
 #include "runtime/cuda/device_probe.hpp"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <map>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace flashinfer {
 

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace flashinfer {
 

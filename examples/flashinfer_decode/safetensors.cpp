@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace flashinfer {
 

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <vector>
 
+#include "core/kernel_abi.hpp"
 #include "dsl/interpreter.hpp"
-#include "dsl/ir_analysis.hpp"
 #include "dsl/kernel_faults.hpp"
+#include "runtime/arg_slot.hpp"
 #include "runtime/build_config.hpp"
-#include "runtime/cpu/kernel_abi.hpp"
 #if PTO_HAVE_LLVM
 #include "runtime/cpu/llvm_jit.hpp"
 #include "runtime/cpu/llvm_lowering.hpp"
@@ -26,7 +26,7 @@ bool llvm_available() noexcept {
 CpuKernel::CpuKernel(tl::KernelInstance instance) : instance_(std::move(instance)) {
   if (!instance_.valid()) throw Error("cpu kernel: the kernel instance is empty (default-constructed)");
 #if PTO_HAVE_LLVM
-  const CompiledFunction compiled = LlvmJit::instance().get(instance_.ir(), instance_.hash());
+  const CompiledFunction compiled = LlvmJit::instance().get(instance_.ir(), instance_.hash(), &instance_.index());
   engine_ = Engine::llvm;
   function_ = reinterpret_cast<void*>(compiled.function);
   scratch_bytes_ = compiled.scratch_bytes;
@@ -75,22 +75,8 @@ void CpuKernel::run(const KernelArgs& args) const {
   }
   KernelFault fault;
   const auto function = reinterpret_cast<KernelFunction>(function_);
-  if (function(slots.data(), scratch.memory, &fault) == fault_none) return;
-#if PTO_HAVE_LLVM
-  const std::vector<const ir::Node*> nodes = ir::preorder_nodes(kernel);
-  const ir::Node& node = *nodes.at(static_cast<std::size_t>(fault.node));
-  switch (fault.code) {
-    case fault_load_out_of_bounds:
-    case fault_store_out_of_bounds: {
-      const ArgSlot& slot = slots.at(static_cast<std::size_t>(node.param));
-      throw out_of_bounds_error(kernel, node, slot.rows, slot.cols, fault.values[0], fault.values[1], fault.values[2],
-                                fault.values[3]);
-    }
-    case fault_division_by_zero: throw division_by_zero_error(kernel, node);
-    default: break;
-  }
-#endif
-  throw Error(fmt::format("cpu kernel '{}': unknown fault code {} (a PTO-RT bug)", kernel.name, fault.code));
+  if (function(slots.data(), scratch.memory, &fault) == static_cast<std::int32_t>(FaultCode::none)) return;
+  throw fault_error(kernel, instance_.index(), fault, slots, "cpu");
 }
 
 }  // namespace pto::cpu

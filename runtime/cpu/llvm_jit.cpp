@@ -20,20 +20,18 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string_view>
 
+#include "core/dump.hpp"
+#include "core/error.hpp"
 #include "dsl/hash.hpp"
 #include "runtime/cpu/llvm_lowering.hpp"
-#include "runtime/dump.hpp"
-#include "runtime/error.hpp"
+#include "runtime/cpu/lowering_hash.hpp"
 
 namespace pto::cpu {
 
 namespace {
-
-// Bump when the generated code changes meaning for the same kernel IR: old cache entries
-// then stop matching their key.
-constexpr int lowering_version = 3;
 
 constexpr const char* kernel_pipeline =
     "function(sroa,early-cse<memssa>,instcombine,simplifycfg,loop-mssa(loop-rotate,licm),loop(indvars),gvn,"
@@ -111,11 +109,11 @@ const std::string& LlvmJit::host_cpu() const noexcept {
 std::string LlvmJit::cache_key(std::uint64_t structural_hash) const {
   const char* level = std::getenv("PTO_LLVM_OPT");
   return fmt::format("{}|llvm-{}|{}|{}|lowering-{}|mvec-{}|opt-{}", ir::hash_hex(structural_hash), LLVM_VERSION_STRING,
-                     state_->cpu, state_->features, lowering_version, state_->vector_math ? 1 : 0,
+                     state_->cpu, state_->features, PTO_LLVM_LOWERING_HASH, state_->vector_math ? 1 : 0,
                      level != nullptr && *level != '\0' ? level : "pto");
 }
 
-CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural_hash) {
+CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural_hash, const ir::KernelIndex* index) {
   const auto start = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> guard(mutex_);
   if (const auto found = compiled_.find(structural_hash); found != compiled_.end()) {
@@ -155,7 +153,9 @@ CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural
   if (!loaded) {
     llvm::LLVMContext context;
     auto phase = std::chrono::steady_clock::now();
-    LoweredKernel lowered = lower_to_llvm(kernel, symbol, context);
+    std::optional<ir::KernelIndex> built;
+    if (index == nullptr) index = &built.emplace(kernel);
+    LoweredKernel lowered = lower_to_llvm(kernel, *index, symbol, context);
     result.lower_ms = ms_since(phase);
     phase = std::chrono::steady_clock::now();
     llvm::Module& module = *lowered.module;

@@ -15,8 +15,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/kernel_abi.hpp"
 #include "dsl/ir.hpp"
-#include "runtime/cpu/kernel_abi.hpp"
+#include "dsl/kernel_index.hpp"
 #include "runtime/object_cache.hpp"
 
 namespace pto::cpu {
@@ -41,9 +42,13 @@ class LlvmJit {
   LlvmJit(const LlvmJit&) = delete;
   LlvmJit& operator=(const LlvmJit&) = delete;
 
-  CompiledFunction get(const ir::Kernel& kernel, std::uint64_t structural_hash);
+  // `index`: the kernel's index when the caller has one (tl::KernelInstance::index());
+  // otherwise a cold compile builds it.
+  CompiledFunction get(const ir::Kernel& kernel, std::uint64_t structural_hash, const ir::KernelIndex* index = nullptr);
 
-  // The disk-cache key of a kernel on this host (hash, LLVM version, CPU, features, lowering).
+  // The disk-cache key of a kernel on this host: its structural hash, the LLVM version, CPU
+  // and features, and a hash of the sources that generate its code (build_config.hpp's
+  // PTO_LLVM_LOWERING_HASH), so that an entry compiled by another lowering never matches.
   std::string cache_key(std::uint64_t structural_hash) const;
   const ObjectCache& cache() const noexcept { return cache_; }
   const std::string& host_cpu() const noexcept;

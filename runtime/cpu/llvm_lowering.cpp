@@ -15,9 +15,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "dsl/ir_analysis.hpp"
-#include "runtime/cpu/kernel_abi.hpp"
-#include "runtime/error.hpp"
+#include "core/error.hpp"
+#include "core/kernel_abi.hpp"
+#include "dsl/kernel_index.hpp"
+#include "dsl/op_formulas.hpp"
+#include "dsl/op_table.hpp"
+#include "dsl/visitor.hpp"
 
 namespace pto::cpu {
 
@@ -46,34 +49,26 @@ struct ScratchLayout {
   }
 };
 
-class Lowering {
+class Lowering : public ir::NodeVisitor<Lowering> {
  public:
-  Lowering(const ir::Kernel& kernel, llvm::LLVMContext& context, llvm::Module& module, const std::string& symbol)
+  Lowering(const ir::Kernel& kernel, const ir::KernelIndex& index, llvm::LLVMContext& context, llvm::Module& module,
+           const std::string& symbol)
       : kernel_(kernel),
+        index_(index),
         context_(context),
         module_(module),
         b_(context),
         layout_(kernel),
         values_(kernel.values.size()) {
-    const std::vector<const ir::Node*> order = ir::preorder_nodes(kernel);
-    for (std::size_t i = 0; i < order.size(); ++i) node_index_[order[i]] = static_cast<int>(i);
-    fused_ = ir::fusible_values(kernel);
-    for (const ir::Node* node : order) {
-      for (ir::ValueId result : node->results) definition_[result] = node;
-      for (std::size_t i = 0; i < node->operands.size(); ++i) {
-        const bool matmul_operand = node->op == ir::Op::matmul && i < 2;
-        if (!matmul_operand) used_outside_matmul_.insert(node->operands[i]);
-      }
-    }
-
     i32_ = llvm::Type::getInt32Ty(context_);
     i64_ = llvm::Type::getInt64Ty(context_);
     f32_ = llvm::Type::getFloatTy(context_);
     f64_ = llvm::Type::getDoubleTy(context_);
     i8ptr_ = llvm::Type::getInt8PtrTy(context_);
-    // struct ArgSlot { void* data; i64 rows, cols, stride, integer; double number; }
+    // core/kernel_abi.hpp's structs, field for field (its static_asserts pin the offsets).
     slot_type_ = llvm::StructType::create(context_, {i8ptr_, i64_, i64_, i64_, i64_, f64_}, "pto.ArgSlot");
-    auto* fault_type = llvm::StructType::create(context_, {i32_, i32_, llvm::ArrayType::get(i64_, 4)}, "pto.Fault");
+    auto* fault_type =
+        llvm::StructType::create(context_, {i32_, i32_, i64_, llvm::ArrayType::get(i64_, 4)}, "pto.KernelFault");
     fault_type_ = fault_type;
     auto* fn_type = llvm::FunctionType::get(
         i32_, {llvm::PointerType::getUnqual(slot_type_), i8ptr_, llvm::PointerType::getUnqual(fault_type)}, false);
@@ -96,8 +91,8 @@ class Lowering {
     std::string problems;
     llvm::raw_string_ostream stream(problems);
     if (llvm::verifyFunction(*fn_, &stream)) {
-      throw Error(fmt::format("LLVM lowering of kernel '{}' produced invalid IR (a PTO-RT bug): {}", kernel_.name,
-                              stream.str()));
+      throw InternalError(
+          fmt::format("LLVM lowering of kernel '{}' produced invalid IR: {}", kernel_.name, stream.str()));
     }
   }
 
@@ -124,8 +119,8 @@ class Lowering {
   llvm::Value* element(ir::ValueId id, llvm::Value* r, llvm::Value* c) {
     const ir::Type& type = kernel_.type_of(id);
     if (type.is_scalar()) return values_[static_cast<std::size_t>(id)];
-    if (fused_.contains(id)) {  // computed here, in the consumer's loop
-      const ir::Node& node = *definition_.at(id);
+    if (index_.fused(id)) {  // computed here, in the consumer's loop
+      const ir::Node& node = *index_.definition(id);
       std::vector<llvm::Value*> in;
       std::vector<DType> in_dtypes;
       for (ir::ValueId operand : node.operands) {
@@ -263,10 +258,11 @@ class Lowering {
     }
   }
 
-  llvm::Value* slot_field(int param, unsigned field) {
+  llvm::Value* slot_field(int param, ArgSlotField field) {
+    const auto index = static_cast<unsigned>(field);
     llvm::Value* slot = b_.CreateInBoundsGEP(slot_type_, args_, b_.getInt64(static_cast<std::uint64_t>(param)));
-    llvm::Value* ptr = b_.CreateStructGEP(slot_type_, slot, field);
-    return b_.CreateLoad(slot_type_->getElementType(field), ptr);
+    llvm::Value* ptr = b_.CreateStructGEP(slot_type_, slot, index);
+    return b_.CreateLoad(slot_type_->getElementType(index), ptr);
   }
 
   // ---- control flow helpers -----------------------------------------------------------------
@@ -304,18 +300,21 @@ class Lowering {
   }
 
   // if (condition) { record the fault; return its code }
+  llvm::Value* fault_field(KernelFaultField field) {
+    return b_.CreateStructGEP(fault_type_, fault_, static_cast<unsigned>(field));
+  }
+
   void fault_if(llvm::Value* condition, const ir::Node& node, FaultCode code,
                 std::initializer_list<llvm::Value*> values) {
     llvm::BasicBlock* failed = llvm::BasicBlock::Create(context_, "fault", fn_);
     llvm::BasicBlock* fine = llvm::BasicBlock::Create(context_, "ok", fn_);
     b_.CreateCondBr(condition, failed, fine);
     b_.SetInsertPoint(failed);
-    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(code)), b_.CreateStructGEP(fault_type_, fault_, 0));
-    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(node_index_.at(&node))),
-                   b_.CreateStructGEP(fault_type_, fault_, 1));
+    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(code)), fault_field(KernelFaultField::code));
+    b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(index_.position(node))), fault_field(KernelFaultField::node));
     unsigned i = 0;
     for (llvm::Value* value : values) {
-      llvm::Value* array = b_.CreateStructGEP(fault_type_, fault_, 2);
+      llvm::Value* array = fault_field(KernelFaultField::values);
       b_.CreateStore(b_.CreateSExtOrTrunc(value, i64_),
                      b_.CreateConstInBoundsGEP2_32(llvm::ArrayType::get(i64_, 4), array, 0, i++));
     }
@@ -344,37 +343,45 @@ class Lowering {
   void block(const ir::Block& body) {
     for (const ir::Node& node : body.nodes) {
       if (node.op == ir::Op::yield) return;  // handled by the enclosing loop
-      statement(node);
+      visit(node);
     }
   }
 
-  void statement(const ir::Node& node) {
-    switch (ir::category(node.op)) {
-      case ir::OpCategory::param: return param(node);
-      case ir::OpCategory::constant: return constant(node);
-      case ir::OpCategory::memory:
-        if (node.op == ir::Op::load) return load(node);
-        if (node.op == ir::Op::load_scalar) return load_scalar(node);
-        if (node.op == ir::Op::store) return store(node);
-        return read_output(node);
-      case ir::OpCategory::binary:
-      case ir::OpCategory::compare:
-      case ir::OpCategory::select:
-      case ir::OpCategory::cast:
-      case ir::OpCategory::unary: return elementwise(node);
-      case ir::OpCategory::reduce: return reduce(node);
-      case ir::OpCategory::matmul: return matmul(node);
-      case ir::OpCategory::shape: return transpose(node);
-      case ir::OpCategory::control: return for_range(node);
+  // ---- NodeVisitor: one handler per category ------------------------------------------------
+ public:
+  void visit_param(const ir::Node& node) { param(node); }
+  void visit_constant(const ir::Node& node) { constant(node); }
+  void visit_memory(const ir::Node& node) {
+    switch (ir::as_memory(node.op)) {
+      case ir::MemoryOp::load: return load(node);
+      case ir::MemoryOp::load_scalar: return load_scalar(node);
+      case ir::MemoryOp::read_output: return read_output(node);
+      case ir::MemoryOp::store: return store(node);
+    }
+  }
+  void visit_binary(const ir::Node& node) { elementwise(node); }
+  void visit_compare(const ir::Node& node) { elementwise(node); }
+  void visit_select(const ir::Node& node) { elementwise(node); }
+  void visit_cast(const ir::Node& node) { elementwise(node); }
+  void visit_unary(const ir::Node& node) { elementwise(node); }
+  void visit_reduce(const ir::Node& node) { reduce(node); }
+  void visit_matmul(const ir::Node& node) { matmul(node); }
+  void visit_shape(const ir::Node& node) { transpose(node); }
+  void visit_control(const ir::Node& node) {
+    switch (ir::as_control(node.op)) {
+      case ir::ControlOp::for_range: return for_range(node);
+      case ir::ControlOp::yield: return;  // handled by the enclosing loop
     }
   }
 
+ private:
   void param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     if (p.type.is_scalar()) {
       values_[static_cast<std::size_t>(p.value)] =
-          is_integer(p.type.dtype) ? b_.CreateTrunc(slot_field(node.param, 4), compute_type(p.type.dtype))
-                                   : b_.CreateFPTrunc(slot_field(node.param, 5), f32_);
+          is_integer(p.type.dtype)
+              ? b_.CreateTrunc(slot_field(node.param, ArgSlotField::integer), compute_type(p.type.dtype))
+              : b_.CreateFPTrunc(slot_field(node.param, ArgSlotField::number), f32_);
       return;
     }
     if (p.type.is_tile() && p.role != ir::ParamRole::out) copy_tile_in(node.param, p.value);
@@ -382,8 +389,8 @@ class Lowering {
 
   void copy_tile_in(int param, ir::ValueId into) {
     const ir::Type& type = kernel_.type_of(into);
-    llvm::Value* data = slot_field(param, 0);
-    llvm::Value* stride = slot_field(param, 3);
+    llvm::Value* data = slot_field(param, ArgSlotField::data);
+    llvm::Value* stride = slot_field(param, ArgSlotField::stride);
     loop2(type, [&](llvm::Value* r, llvm::Value* c) {
       store_element(into, r, c, load_memory(data, type.dtype, b_.CreateAdd(b_.CreateMul(r, stride), c)));
     });
@@ -398,27 +405,28 @@ class Lowering {
       return llvm::ConstantInt::get(compute_type(type.dtype), static_cast<std::uint64_t>(static_cast<std::int64_t>(x)),
                                     true);
     };
-    if (node.op == ir::Op::constant) {
-      values_[static_cast<std::size_t>(id)] = number(node.number);
-      return;
+    switch (ir::as_constant(node.op)) {
+      case ir::ConstantOp::constant: values_[static_cast<std::size_t>(id)] = number(node.number); return;
+      case ir::ConstantOp::full: {
+        llvm::Value* value = number(node.number);
+        loop2(type, [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, value); });
+        return;
+      }
+      case ir::ConstantOp::iota:
+        loop2(type, [&](llvm::Value* r, llvm::Value* c) {
+          llvm::Value* index = node.axis == 0 ? r : c;
+          store_element(id, r, c,
+                        is_float(type.dtype) ? b_.CreateSIToFP(index, f32_)
+                                             : b_.CreateSExtOrTrunc(index, compute_type(type.dtype)));
+        });
+        return;
     }
-    if (node.op == ir::Op::full) {
-      llvm::Value* value = number(node.number);
-      loop2(type, [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, value); });
-      return;
-    }
-    loop2(type, [&](llvm::Value* r, llvm::Value* c) {  // iota
-      llvm::Value* index = node.axis == 0 ? r : c;
-      store_element(
-          id, r, c,
-          is_float(type.dtype) ? b_.CreateSIToFP(index, f32_) : b_.CreateSExtOrTrunc(index, compute_type(type.dtype)));
-    });
   }
 
   void bounds_check(const ir::Node& node, int param, llvm::Value* row, llvm::Value* col, llvm::Value* vr,
                     llvm::Value* vc, FaultCode code) {
-    llvm::Value* rows = slot_field(param, 1);
-    llvm::Value* cols = slot_field(param, 2);
+    llvm::Value* rows = slot_field(param, ArgSlotField::rows);
+    llvm::Value* cols = slot_field(param, ArgSlotField::cols);
     llvm::Value* nonempty = b_.CreateAnd(b_.CreateICmpSGT(vr, i64(0)), b_.CreateICmpSGT(vc, i64(0)));
     llvm::Value* outside = b_.CreateOr(
         b_.CreateOr(b_.CreateICmpSLT(row, i64(0)), b_.CreateICmpSLT(col, i64(0))),
@@ -433,7 +441,7 @@ class Lowering {
     llvm::Value* col = as_i64(node.operands[2]);
     llvm::Value* vr = clamp(as_i64(node.operands[3]), type.rows);
     llvm::Value* vc = clamp(as_i64(node.operands[4]), type.cols);
-    bounds_check(node, node.param, row, col, vr, vc, fault_load_out_of_bounds);
+    bounds_check(node, node.param, row, col, vr, vc, FaultCode::load_out_of_bounds);
     // Pad first (only when part of the tile is masked), then copy the valid region with a
     // contiguous, vectorisable inner loop.
     llvm::Value* partial = b_.CreateOr(b_.CreateICmpSLT(vr, i64(type.rows)), b_.CreateICmpSLT(vc, i64(type.cols)));
@@ -450,8 +458,8 @@ class Lowering {
     loop2(type, [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, pad); });
     b_.CreateBr(copy_block);
     b_.SetInsertPoint(copy_block);
-    llvm::Value* data = slot_field(node.param, 0);
-    llvm::Value* stride = slot_field(node.param, 3);
+    llvm::Value* data = slot_field(node.param, ArgSlotField::data);
+    llvm::Value* stride = slot_field(node.param, ArgSlotField::stride);
     loop(i64(0), vr, [&](llvm::Value* r) {
       llvm::Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(row, r), stride), col);
       loop(i64(0), vc,
@@ -462,18 +470,19 @@ class Lowering {
   void load_scalar(const ir::Node& node) {
     llvm::Value* row = as_i64(node.operands[1]);
     llvm::Value* col = as_i64(node.operands[2]);
-    bounds_check(node, node.param, row, col, i64(1), i64(1), fault_load_out_of_bounds);
+    bounds_check(node, node.param, row, col, i64(1), i64(1), FaultCode::load_out_of_bounds);
     const DType dtype = kernel_.params[static_cast<std::size_t>(node.param)].type.dtype;
-    llvm::Value* offset = b_.CreateAdd(b_.CreateMul(row, slot_field(node.param, 3)), col);
-    values_[static_cast<std::size_t>(node.results[0])] = load_memory(slot_field(node.param, 0), dtype, offset);
+    llvm::Value* offset = b_.CreateAdd(b_.CreateMul(row, slot_field(node.param, ArgSlotField::stride)), col);
+    values_[static_cast<std::size_t>(node.results[0])] =
+        load_memory(slot_field(node.param, ArgSlotField::data), dtype, offset);
   }
 
   void store(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const ir::ValueId value = node.operands[1];
     const ir::Type& type = kernel_.type_of(value);
-    llvm::Value* data = slot_field(node.param, 0);
-    llvm::Value* stride = slot_field(node.param, 3);
+    llvm::Value* data = slot_field(node.param, ArgSlotField::data);
+    llvm::Value* stride = slot_field(node.param, ArgSlotField::stride);
     llvm::Value* row = i64(0);
     llvm::Value* col = i64(0);
     llvm::Value* vr = i64(type.rows);
@@ -483,7 +492,7 @@ class Lowering {
       col = as_i64(node.operands[3]);
       vr = clamp(as_i64(node.operands[4]), type.rows);
       vc = clamp(as_i64(node.operands[5]), type.cols);
-      bounds_check(node, node.param, row, col, vr, vc, fault_store_out_of_bounds);
+      bounds_check(node, node.param, row, col, vr, vc, FaultCode::store_out_of_bounds);
     }
     loop(i64(0), vr, [&](llvm::Value* r) {
       llvm::Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(row, r), stride), col);
@@ -499,73 +508,89 @@ class Lowering {
   // One element of an elementwise op, from operand values in their compute types.
   llvm::Value* apply(const ir::Node& node, const ir::Type& result, const std::vector<llvm::Value*>& in,
                      const std::vector<DType>& in_dtypes) {
-    const ir::OpCategory category = ir::category(node.op);
-    if (category == ir::OpCategory::cast) return convert(in[0], in_dtypes[0], result.dtype);
-    if (category == ir::OpCategory::select) {
-      llvm::Value* condition = b_.CreateICmpNE(in[0], llvm::ConstantInt::get(in[0]->getType(), 0));
-      return b_.CreateSelect(condition, convert(in[1], in_dtypes[1], result.dtype),
-                             convert(in[2], in_dtypes[2], result.dtype));
-    }
-    if (category == ir::OpCategory::unary) return unary(node.op, in[0], result.dtype);
-    // binary and compare: both operands in the arithmetic type
-    const DType arithmetic =
-        category == ir::OpCategory::compare
-            ? (is_float(in_dtypes[0])
-                   ? DType::f32
-                   : (in_dtypes[0] == DType::i64 || in_dtypes[1] == DType::i64 ? DType::i64 : DType::i32))
-            : result.dtype;
-    llvm::Value* a = convert(in[0], in_dtypes[0], arithmetic);
-    llvm::Value* c = convert(in[1], in_dtypes[1], arithmetic);
-    if (category == ir::OpCategory::compare) {
-      llvm::Value* truth = nullptr;
-      if (is_float(arithmetic)) {
-        const auto predicate = node.op == ir::Op::lt   ? llvm::CmpInst::FCMP_OLT
-                               : node.op == ir::Op::le ? llvm::CmpInst::FCMP_OLE
-                               : node.op == ir::Op::gt ? llvm::CmpInst::FCMP_OGT
-                               : node.op == ir::Op::ge ? llvm::CmpInst::FCMP_OGE
-                               : node.op == ir::Op::eq ? llvm::CmpInst::FCMP_OEQ
-                                                       : llvm::CmpInst::FCMP_UNE;
-        truth = b_.CreateFCmp(predicate, a, c);
-      } else {
-        const auto predicate = node.op == ir::Op::lt   ? llvm::CmpInst::ICMP_SLT
-                               : node.op == ir::Op::le ? llvm::CmpInst::ICMP_SLE
-                               : node.op == ir::Op::gt ? llvm::CmpInst::ICMP_SGT
-                               : node.op == ir::Op::ge ? llvm::CmpInst::ICMP_SGE
-                               : node.op == ir::Op::eq ? llvm::CmpInst::ICMP_EQ
-                                                       : llvm::CmpInst::ICMP_NE;
-        truth = b_.CreateICmp(predicate, a, c);
+    switch (ir::category(node.op)) {
+      case ir::OpCategory::cast: return convert(in[0], in_dtypes[0], result.dtype);
+      case ir::OpCategory::select: {
+        llvm::Value* condition = b_.CreateICmpNE(in[0], llvm::ConstantInt::get(in[0]->getType(), 0));
+        return b_.CreateSelect(condition, convert(in[1], in_dtypes[1], result.dtype),
+                               convert(in[2], in_dtypes[2], result.dtype));
       }
-      return b_.CreateZExt(truth, i32_);
+      case ir::OpCategory::unary: return unary(ir::as_unary(node.op), in[0], result.dtype);
+      case ir::OpCategory::compare: {
+        // Both operands in their arithmetic type.
+        const DType arithmetic =
+            is_float(in_dtypes[0])
+                ? DType::f32
+                : (in_dtypes[0] == DType::i64 || in_dtypes[1] == DType::i64 ? DType::i64 : DType::i32);
+        return compare(ir::as_compare(node.op), convert(in[0], in_dtypes[0], arithmetic),
+                       convert(in[1], in_dtypes[1], arithmetic), is_float(arithmetic));
+      }
+      case ir::OpCategory::binary:
+        return binary(node, convert(in[0], in_dtypes[0], result.dtype), convert(in[1], in_dtypes[1], result.dtype),
+                      is_float(result.dtype));
+      case ir::OpCategory::param:
+      case ir::OpCategory::constant:
+      case ir::OpCategory::memory:
+      case ir::OpCategory::reduce:
+      case ir::OpCategory::matmul:
+      case ir::OpCategory::shape:
+      case ir::OpCategory::control: break;
     }
-    if (is_float(arithmetic)) {
-      switch (node.op) {
-        case ir::Op::add: return b_.CreateFAdd(a, c);
-        case ir::Op::sub: return b_.CreateFSub(a, c);
-        case ir::Op::mul: return b_.CreateFMul(a, c);
-        case ir::Op::div: return b_.CreateFDiv(a, c);
-        case ir::Op::maximum: return float_max(a, c);
-        case ir::Op::minimum: return float_min(a, c);
-        default: break;
+    throw InternalError(fmt::format("LLVM lowering: op {} is not elementwise", ir::name(node.op)));
+  }
+
+  llvm::Value* compare(ir::CompareOp op, llvm::Value* a, llvm::Value* c, bool floating) {
+    if (floating) {
+      switch (op) {
+        case ir::CompareOp::lt: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OLT, a, c), i32_);
+        case ir::CompareOp::le: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OLE, a, c), i32_);
+        case ir::CompareOp::gt: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OGT, a, c), i32_);
+        case ir::CompareOp::ge: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OGE, a, c), i32_);
+        case ir::CompareOp::eq: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OEQ, a, c), i32_);
+        case ir::CompareOp::ne: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_UNE, a, c), i32_);
       }
     } else {
-      switch (node.op) {
-        case ir::Op::add: return b_.CreateAdd(a, c);
-        case ir::Op::sub: return b_.CreateSub(a, c);
-        case ir::Op::mul: return b_.CreateMul(a, c);
-        case ir::Op::div: {
+      switch (op) {
+        case ir::CompareOp::lt: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SLT, a, c), i32_);
+        case ir::CompareOp::le: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SLE, a, c), i32_);
+        case ir::CompareOp::gt: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SGT, a, c), i32_);
+        case ir::CompareOp::ge: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SGE, a, c), i32_);
+        case ir::CompareOp::eq: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_EQ, a, c), i32_);
+        case ir::CompareOp::ne: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_NE, a, c), i32_);
+      }
+    }
+    throw InternalError("LLVM lowering: compare op out of range");
+  }
+
+  llvm::Value* binary(const ir::Node& node, llvm::Value* a, llvm::Value* c, bool floating) {
+    const ir::BinaryOp op = ir::as_binary(node.op);
+    if (floating) {
+      switch (op) {
+        case ir::BinaryOp::add: return b_.CreateFAdd(a, c);
+        case ir::BinaryOp::sub: return b_.CreateFSub(a, c);
+        case ir::BinaryOp::mul: return b_.CreateFMul(a, c);
+        case ir::BinaryOp::div: return b_.CreateFDiv(a, c);
+        case ir::BinaryOp::maximum: return float_max(a, c);
+        case ir::BinaryOp::minimum: return float_min(a, c);
+      }
+    } else {
+      switch (op) {
+        case ir::BinaryOp::add: return b_.CreateAdd(a, c);
+        case ir::BinaryOp::sub: return b_.CreateSub(a, c);
+        case ir::BinaryOp::mul: return b_.CreateMul(a, c);
+        case ir::BinaryOp::div: {
           // x / 0 is a fault; MIN / -1 wraps (the interpreter's rule) instead of trapping.
-          fault_if(b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), 0)), node, fault_division_by_zero, {});
+          fault_if(b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), 0)), node, FaultCode::division_by_zero, {});
           llvm::Value* minus_one =
               b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), static_cast<std::uint64_t>(-1), true));
           llvm::Value* safe = b_.CreateSelect(minus_one, llvm::ConstantInt::get(c->getType(), 1), c);
           return b_.CreateSelect(minus_one, b_.CreateNeg(a), b_.CreateSDiv(a, safe));
         }
-        case ir::Op::maximum: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
-        case ir::Op::minimum: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
-        default: break;
+        case ir::BinaryOp::maximum: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
+        case ir::BinaryOp::minimum: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
       }
     }
-    throw Error(fmt::format("LLVM lowering: op {} has no elementwise rule (a PTO-RT bug)", ir::name(node.op)));
+    throw InternalError("LLVM lowering: binary op out of range");
   }
 
   // The interpreter's max/min: NaN if either is NaN, else std::max/std::min (compare and
@@ -590,47 +615,70 @@ class Lowering {
     return b_.CreateCall(callee, {x});
   }
 
-  llvm::Value* unary(ir::Op op, llvm::Value* x, DType dtype) {
-    if (is_integer(dtype)) {
-      switch (op) {
-        case ir::Op::neg: return b_.CreateNeg(x);
-        case ir::Op::abs: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
-        case ir::Op::relu:
-          return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(x->getType(), 0));
-        default: break;
-      }
-      throw Error(fmt::format("LLVM lowering: integer {} (a PTO-RT bug: the verifier rejects it)", ir::name(op)));
-    }
-    llvm::Value* one = llvm::ConstantFP::get(f32_, 1.0);
+  // dsl/op_formulas.hpp's arithmetic as IR.
+  struct LlvmMath {
+    using Value = llvm::Value*;
+    Lowering& l;
+    Value constant(double x) const { return llvm::ConstantFP::get(l.f32_, x); }
+    Value add(Value a, Value b) const { return l.b_.CreateFAdd(a, b); }
+    Value sub(Value a, Value b) const { return l.b_.CreateFSub(a, b); }
+    Value mul(Value a, Value b) const { return l.b_.CreateFMul(a, b); }
+    Value div(Value a, Value b) const { return l.b_.CreateFDiv(a, b); }
+    Value neg(Value a) const { return l.b_.CreateFNeg(a); }
+    Value exp(Value a) const { return l.b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, a); }
+    Value sqrt(Value a) const { return l.b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a); }
+    Value erf(Value a) const { return l.call_libm("erff", a); }
+  };
+
+  llvm::Value* unary(ir::UnaryOp op, llvm::Value* x, DType dtype) {
+    if (is_integer(dtype)) return integer_unary(op, x);
+    LlvmMath m{*this};
     auto intrinsic = [&](llvm::Intrinsic::ID id, llvm::Value* v) { return b_.CreateUnaryIntrinsic(id, v); };
     switch (op) {
-      case ir::Op::exp: return intrinsic(llvm::Intrinsic::exp, x);
-      case ir::Op::log: return intrinsic(llvm::Intrinsic::log, x);
-      case ir::Op::sqrt: return intrinsic(llvm::Intrinsic::sqrt, x);
-      case ir::Op::rsqrt: return b_.CreateFDiv(one, intrinsic(llvm::Intrinsic::sqrt, x));
-      case ir::Op::tanh: return call_libm("tanhf", x);
-      case ir::Op::sigmoid:
-        return b_.CreateFDiv(one, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
-      case ir::Op::relu:
+      case ir::UnaryOp::exp: return intrinsic(llvm::Intrinsic::exp, x);
+      case ir::UnaryOp::log: return intrinsic(llvm::Intrinsic::log, x);
+      case ir::UnaryOp::sqrt: return intrinsic(llvm::Intrinsic::sqrt, x);
+      case ir::UnaryOp::rsqrt: return ir::formulas::rsqrt(m, x);
+      case ir::UnaryOp::tanh: return call_libm("tanhf", x);
+      case ir::UnaryOp::sigmoid: return ir::formulas::sigmoid(m, x);
+      case ir::UnaryOp::relu:
         return b_.CreateSelect(b_.CreateFCmpOGT(x, llvm::ConstantFP::get(f32_, 0.0)), x,
                                llvm::ConstantFP::get(f32_, 0.0));
-      case ir::Op::gelu:
-        return b_.CreateFMul(
-            b_.CreateFMul(llvm::ConstantFP::get(f32_, 0.5), x),
-            b_.CreateFAdd(one, call_libm("erff", b_.CreateFMul(x, llvm::ConstantFP::get(f32_, 0.70710678118654752)))));
-      case ir::Op::silu: return b_.CreateFDiv(x, b_.CreateFAdd(one, intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
-      case ir::Op::neg: return b_.CreateFNeg(x);
-      case ir::Op::abs: return intrinsic(llvm::Intrinsic::fabs, x);
-      case ir::Op::sin: return intrinsic(llvm::Intrinsic::sin, x);
-      case ir::Op::cos: return intrinsic(llvm::Intrinsic::cos, x);
-      default: break;
+      case ir::UnaryOp::gelu: return ir::formulas::gelu(m, x);
+      case ir::UnaryOp::silu: return ir::formulas::silu(m, x);
+      case ir::UnaryOp::neg: return b_.CreateFNeg(x);
+      case ir::UnaryOp::abs: return intrinsic(llvm::Intrinsic::fabs, x);
+      case ir::UnaryOp::sin: return intrinsic(llvm::Intrinsic::sin, x);
+      case ir::UnaryOp::cos: return intrinsic(llvm::Intrinsic::cos, x);
     }
-    throw Error(fmt::format("LLVM lowering: op {} is not unary (a PTO-RT bug)", ir::name(op)));
+    throw InternalError("LLVM lowering: unary op out of range");
+  }
+
+  // Wrapping integer neg/abs/relu; the other unary ops take floats only (the verifier's rule).
+  llvm::Value* integer_unary(ir::UnaryOp op, llvm::Value* x) {
+    switch (op) {
+      case ir::UnaryOp::neg: return b_.CreateNeg(x);
+      case ir::UnaryOp::abs: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
+      case ir::UnaryOp::relu:
+        return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(x->getType(), 0));
+      case ir::UnaryOp::exp:
+      case ir::UnaryOp::log:
+      case ir::UnaryOp::sqrt:
+      case ir::UnaryOp::rsqrt:
+      case ir::UnaryOp::tanh:
+      case ir::UnaryOp::sigmoid:
+      case ir::UnaryOp::gelu:
+      case ir::UnaryOp::silu:
+      case ir::UnaryOp::sin:
+      case ir::UnaryOp::cos: break;
+    }
+    throw InternalError(
+        fmt::format("LLVM lowering: {} of an integer (the verifier rejects it)", ir::name(ir::op_of(op))));
   }
 
   void elementwise(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
-    if (fused_.contains(id)) return;  // its consumer computes it
+    if (index_.fused(id)) return;  // its consumer computes it
     const ir::Type& result = kernel_.type_of(id);
     std::vector<DType> in_dtypes;
     for (ir::ValueId operand : node.operands) in_dtypes.push_back(kernel_.type_of(operand).dtype);
@@ -652,11 +700,11 @@ class Lowering {
     const ir::ValueId id = node.results[0];
     const ir::Type& in_type = kernel_.type_of(input);
     const ir::Type& result = kernel_.type_of(id);
-    const bool by_row = node.op == ir::Op::rowsum || node.op == ir::Op::rowmax || node.op == ir::Op::rowmin ||
-                        node.op == ir::Op::rowmean;
-    const bool is_max = node.op == ir::Op::rowmax || node.op == ir::Op::colmax;
-    const bool is_min = node.op == ir::Op::rowmin || node.op == ir::Op::colmin;
-    const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
+    const ir::ReduceInfo reduction = ir::reduce_info(ir::as_reduce(node.op));
+    const bool by_row = reduction.axis == ir::ReduceAxis::rows;
+    const bool is_max = reduction.kind == ir::ReduceKind::max;
+    const bool is_min = reduction.kind == ir::ReduceKind::min;
+    const bool is_mean = reduction.kind == ir::ReduceKind::mean;
     const bool floating = is_float(in_type.dtype);
     llvm::Type* type = compute_type(result.dtype);
     llvm::Value* init = nullptr;
@@ -729,8 +777,8 @@ class Lowering {
 
   // The node defining a value, if it is a `trans` (matmul reads those in place).
   const ir::Node* transposed(ir::ValueId id) const {
-    const auto found = definition_.find(id);
-    return found != definition_.end() && found->second->op == ir::Op::trans ? found->second : nullptr;
+    const ir::Node* definition = index_.definition(id);
+    return definition != nullptr && definition->op == ir::Op::trans ? definition : nullptr;
   }
 
   void matmul(const ir::Node& node) {
@@ -774,7 +822,7 @@ class Lowering {
   void transpose(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     // Only matmul reads it: matmul reads the input in place, no copy is needed.
-    if (!used_outside_matmul_.contains(id)) return;
+    if (!index_.read_outside_matmul(id)) return;
     const ir::ValueId input = node.operands[0];
     loop2(kernel_.type_of(id), [&](llvm::Value* r, llvm::Value* c) { store_element(id, r, c, element(input, c, r)); });
   }
@@ -844,15 +892,12 @@ class Lowering {
   }
 
   const ir::Kernel& kernel_;
+  const ir::KernelIndex& index_;
   llvm::LLVMContext& context_;
   llvm::Module& module_;
   llvm::IRBuilder<> b_;
   ScratchLayout layout_;
-  std::vector<llvm::Value*> values_;  // scalars: SSA values; tiles use the layout
-  std::unordered_map<const ir::Node*, int> node_index_;
-  std::unordered_map<ir::ValueId, const ir::Node*> definition_;
-  std::unordered_set<ir::ValueId> used_outside_matmul_;
-  std::unordered_set<ir::ValueId> fused_;
+  std::vector<llvm::Value*> values_;         // scalars: SSA values; tiles use the layout
   std::vector<llvm::MDNode*> tile_scope_;    // per ValueId: the tile's alias scope (null for non-tiles)
   std::vector<llvm::MDNode*> tile_noalias_;  // per ValueId: every other tile's scope
   llvm::Type *i32_ = nullptr, *i64_ = nullptr, *f32_ = nullptr, *f64_ = nullptr, *i8ptr_ = nullptr;
@@ -870,11 +915,12 @@ std::int64_t scratch_bytes(const ir::Kernel& kernel) {
   return ScratchLayout(kernel).bytes;
 }
 
-LoweredKernel lower_to_llvm(const ir::Kernel& kernel, const std::string& symbol, llvm::LLVMContext& context) {
+LoweredKernel lower_to_llvm(const ir::Kernel& kernel, const ir::KernelIndex& index, const std::string& symbol,
+                            llvm::LLVMContext& context) {
   LoweredKernel lowered;
   lowered.module = std::make_unique<llvm::Module>(symbol, context);
   lowered.symbol = symbol;
-  Lowering lowering(kernel, context, *lowered.module, symbol);
+  Lowering lowering(kernel, index, context, *lowered.module, symbol);
   lowering.run();
   lowered.scratch_bytes = lowering.scratch_bytes();
   return lowered;

@@ -8,7 +8,7 @@
 // interpreter's sequential order: docs/backends.md gives the tolerances). matmul reads a
 // `trans` operand in place (dot products over contiguous rows) instead of copying it.
 // Faults (out-of-bounds valid regions, integer division by zero) return a code and fill
-// the KernelFault, naming the node by its pre-order index (ir::preorder_nodes).
+// the KernelFault, naming the node by its pre-order position (ir::KernelIndex).
 #pragma once
 
 #include <llvm/IR/LLVMContext.h>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dsl/ir.hpp"
+#include "dsl/kernel_index.hpp"
 
 namespace pto::cpu {
 
@@ -32,6 +33,7 @@ struct LoweredKernel {
 // Scratch bytes the kernel's tiles need (known without generating code).
 std::int64_t scratch_bytes(const ir::Kernel& kernel);
 
-LoweredKernel lower_to_llvm(const ir::Kernel& kernel, const std::string& symbol, llvm::LLVMContext& context);
+LoweredKernel lower_to_llvm(const ir::Kernel& kernel, const ir::KernelIndex& index, const std::string& symbol,
+                            llvm::LLVMContext& context);
 
 }  // namespace pto::cpu

@@ -12,11 +12,15 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/error.hpp"
 #include "dsl/hash.hpp"
-#include "dsl/ir_analysis.hpp"
+#include "dsl/kernel_index.hpp"
+#include "dsl/op_formulas.hpp"
+#include "dsl/op_table.hpp"
+#include "dsl/visitor.hpp"
+#include "runtime/cuda/cuda_math.hpp"
 #include "runtime/cuda/prefetch_plan.hpp"
 #include "runtime/cuda/support_header.hpp"
-#include "runtime/error.hpp"
 #include "runtime/object_cache.hpp"
 
 namespace pto::cuda {
@@ -83,21 +87,13 @@ struct TileSlot {
   std::int64_t stride = 0;   // row stride in elements (padded)
 };
 
-class Generator {
+class Generator : public ir::NodeVisitor<Generator> {
  public:
-  Generator(const ir::Kernel& kernel, std::uint64_t hash) : kernel_(kernel), hash_(hash) {
-    const std::vector<const ir::Node*> order = ir::preorder_nodes(kernel);
-    for (std::size_t i = 0; i < order.size(); ++i) node_index_[order[i]] = static_cast<int>(i);
-    fused_ = ir::fusible_values(kernel);
-    for (const ir::Node* node : order) {
-      for (ir::ValueId result : node->results) definition_[result] = node;
-      // Integer division is stored, never fused, so that its zero check names its node.
-      if (node->op == ir::Op::div && !node->results.empty() && is_integer(kernel.type_of(node->results[0]).dtype))
-        fused_.erase(node->results[0]);
-    }
-    allocate_tiles(order);
+  Generator(const ir::Kernel& kernel, const ir::KernelIndex& index, std::uint64_t hash)
+      : kernel_(kernel), index_(index), hash_(hash) {
+    allocate_tiles(index.preorder());
     // cp.async copies into shared memory: tiles in global scratch are loaded synchronously.
-    if (tile_bytes_ <= shared_limit_bytes) prefetch_ = plan_prefetches(kernel);
+    if (tile_bytes_ <= shared_limit_bytes) prefetch_ = plan_prefetches(kernel, index);
     for (const auto& [loop, plan] : prefetch_)
       for (const PrefetchedLoad& load : plan.loads) prefetched_[load.load] = &load;
   }
@@ -153,7 +149,7 @@ class Generator {
 
   // Whether a tile result gets storage of its own.
   bool stored(const ir::Node& node, ir::ValueId result) const {
-    if (fused_.contains(result)) return false;
+    if (index_.fused(result)) return false;
     switch (node.op) {
       case ir::Op::full:
       case ir::Op::iota:
@@ -223,7 +219,8 @@ class Generator {
     const auto renamed = ahead_.find(id);
     return renamed != ahead_.end() ? renamed->second : fmt::format("v{}", id);
   }
-  int node_index(const ir::Node& node) const { return node_index_.at(&node); }
+  int node_index(const ir::Node& node) const { return index_.position(node); }
+  const ir::Node& definition(ir::ValueId id) const { return *index_.definition(id); }
 
   void comment(const ir::Node& node) {
     const ir::ValueId result = node.results.empty() ? ir::no_value : node.results[0];
@@ -248,7 +245,7 @@ class Generator {
     if (slot(id).offset >= 0) {
       return widen(type.dtype, fmt::format("{}[({}) * {} + ({})]", tile_pointer(id), row, slot(id).stride, col));
     }
-    const ir::Node& node = *definition_.at(id);
+    const ir::Node& node = definition(id);
     switch (node.op) {
       case ir::Op::full: return literal(type.dtype, node.number);
       case ir::Op::iota: return fmt::format("(({})({}))", compute_type(type.dtype), node.axis == 0 ? row : col);
@@ -256,8 +253,7 @@ class Generator {
       default: break;
     }
     if (!ir::is_elementwise(node.op)) {
-      throw Error(
-          fmt::format("CUDA codegen: value %{} of kernel '{}' has no storage (a PTO-RT bug)", id, kernel_.name));
+      throw InternalError(fmt::format("CUDA codegen: value %{} of kernel '{}' has no storage", id, kernel_.name));
     }
     return apply(node, row, col);
   }
@@ -268,52 +264,75 @@ class Generator {
     for (ir::ValueId operand : node.operands) in.push_back(element(operand, r, c));
     const DType out = kernel_.type_of(node.results[0]).dtype;
     const DType from = kernel_.type_of(node.operands[0]).dtype;
-    const bool f = is_float(from);
-    switch (node.op) {
-      case ir::Op::add:
-        return f ? fmt::format("({} + {})", in[0], in[1]) : fmt::format("pto::add_wrap({}, {})", in[0], in[1]);
-      case ir::Op::sub:
-        return f ? fmt::format("({} - {})", in[0], in[1]) : fmt::format("pto::sub_wrap({}, {})", in[0], in[1]);
-      case ir::Op::mul:
-        return f ? fmt::format("({} * {})", in[0], in[1]) : fmt::format("pto::mul_wrap({}, {})", in[0], in[1]);
-      case ir::Op::div:
-        return f ? fmt::format("({} / {})", in[0], in[1])
-                 : fmt::format("pto::div_checked<{}>({}, {}, zero)", compute_type(out), in[0], in[1]);
-      case ir::Op::maximum:
-        return f ? fmt::format("pto::max_nan({}, {})", in[0], in[1])
-                 : fmt::format("pto::max_int({}, {})", in[0], in[1]);
-      case ir::Op::minimum:
-        return f ? fmt::format("pto::min_nan({}, {})", in[0], in[1])
-                 : fmt::format("pto::min_int({}, {})", in[0], in[1]);
-      case ir::Op::lt: return fmt::format("(int)({} < {})", in[0], in[1]);
-      case ir::Op::le: return fmt::format("(int)({} <= {})", in[0], in[1]);
-      case ir::Op::gt: return fmt::format("(int)({} > {})", in[0], in[1]);
-      case ir::Op::ge: return fmt::format("(int)({} >= {})", in[0], in[1]);
-      case ir::Op::eq: return fmt::format("(int)({} == {})", in[0], in[1]);
-      case ir::Op::ne: return fmt::format("(int)({} != {})", in[0], in[1]);
-      case ir::Op::where: return fmt::format("(({}) != 0 ? ({}) : ({}))", in[0], in[1], in[2]);
-      case ir::Op::cast: return cast(in[0], from, out);
-      case ir::Op::exp: return fmt::format("expf({})", in[0]);
-      case ir::Op::log: return fmt::format("logf({})", in[0]);
-      case ir::Op::sqrt: return fmt::format("sqrtf({})", in[0]);
-      case ir::Op::rsqrt: return fmt::format("(1.0f / sqrtf({}))", in[0]);
-      case ir::Op::tanh: return fmt::format("tanhf({})", in[0]);
-      case ir::Op::sigmoid: return fmt::format("pto::sigmoid({})", in[0]);
-      case ir::Op::gelu: return fmt::format("pto::gelu({})", in[0]);
-      case ir::Op::silu: return fmt::format("pto::silu({})", in[0]);
-      case ir::Op::sin: return fmt::format("sinf({})", in[0]);
-      case ir::Op::cos: return fmt::format("cosf({})", in[0]);
-      case ir::Op::relu:
-        return f ? fmt::format("pto::relu({})", in[0])
-                 : fmt::format("pto::max_int<{}>({}, 0)", compute_type(out), in[0]);
-      case ir::Op::neg:
-        return f ? fmt::format("(-{})", in[0]) : fmt::format("pto::sub_wrap(({})0, {})", compute_type(out), in[0]);
-      case ir::Op::abs:
-        return f ? fmt::format("fabsf({})", in[0])
-                 : fmt::format("(({0}) < 0 ? pto::sub_wrap(({1})0, {0}) : ({0}))", in[0], compute_type(out));
-      default: break;
+    switch (ir::category(node.op)) {
+      case ir::OpCategory::binary: return binary(ir::as_binary(node.op), in[0], in[1], is_float(from), out);
+      case ir::OpCategory::compare: return compare(ir::as_compare(node.op), in[0], in[1]);
+      case ir::OpCategory::select: return fmt::format("(({}) != 0 ? ({}) : ({}))", in[0], in[1], in[2]);
+      case ir::OpCategory::cast: return cast(in[0], from, out);
+      case ir::OpCategory::unary: return unary(ir::as_unary(node.op), in[0], is_float(from), out);
+      case ir::OpCategory::param:
+      case ir::OpCategory::constant:
+      case ir::OpCategory::memory:
+      case ir::OpCategory::reduce:
+      case ir::OpCategory::matmul:
+      case ir::OpCategory::shape:
+      case ir::OpCategory::control: break;
     }
-    throw Error(fmt::format("CUDA codegen: op {} is not elementwise (a PTO-RT bug)", ir::name(node.op)));
+    throw InternalError(fmt::format("CUDA codegen: op {} is not elementwise", ir::name(node.op)));
+  }
+
+  static std::string binary(ir::BinaryOp op, const std::string& a, const std::string& b, bool f, DType out) {
+    switch (op) {
+      case ir::BinaryOp::add: return f ? fmt::format("({} + {})", a, b) : fmt::format("pto::add_wrap({}, {})", a, b);
+      case ir::BinaryOp::sub: return f ? fmt::format("({} - {})", a, b) : fmt::format("pto::sub_wrap({}, {})", a, b);
+      case ir::BinaryOp::mul: return f ? fmt::format("({} * {})", a, b) : fmt::format("pto::mul_wrap({}, {})", a, b);
+      case ir::BinaryOp::div:
+        return f ? fmt::format("({} / {})", a, b)
+                 : fmt::format("pto::div_checked<{}>({}, {}, zero)", compute_type(out), a, b);
+      case ir::BinaryOp::maximum:
+        return f ? fmt::format("pto::max_nan({}, {})", a, b) : fmt::format("pto::max_int({}, {})", a, b);
+      case ir::BinaryOp::minimum:
+        return f ? fmt::format("pto::min_nan({}, {})", a, b) : fmt::format("pto::min_int({}, {})", a, b);
+    }
+    throw InternalError("CUDA codegen: binary op out of range");
+  }
+
+  static std::string compare(ir::CompareOp op, const std::string& a, const std::string& b) {
+    switch (op) {
+      case ir::CompareOp::lt: return fmt::format("(int)({} < {})", a, b);
+      case ir::CompareOp::le: return fmt::format("(int)({} <= {})", a, b);
+      case ir::CompareOp::gt: return fmt::format("(int)({} > {})", a, b);
+      case ir::CompareOp::ge: return fmt::format("(int)({} >= {})", a, b);
+      case ir::CompareOp::eq: return fmt::format("(int)({} == {})", a, b);
+      case ir::CompareOp::ne: return fmt::format("(int)({} != {})", a, b);
+    }
+    throw InternalError("CUDA codegen: compare op out of range");
+  }
+
+  // Floats: CUDA's math functions, dsl/op_formulas.hpp's definitions (inline, or as the
+  // support header's functions, which are rendered from the same formulas). Integers wrap.
+  static std::string unary(ir::UnaryOp op, const std::string& x, bool f, DType out) {
+    CudaMath m;
+    switch (op) {
+      case ir::UnaryOp::exp: return fmt::format("expf({})", x);
+      case ir::UnaryOp::log: return fmt::format("logf({})", x);
+      case ir::UnaryOp::sqrt: return fmt::format("sqrtf({})", x);
+      case ir::UnaryOp::rsqrt: return ir::formulas::rsqrt(m, x);
+      case ir::UnaryOp::tanh: return fmt::format("tanhf({})", x);
+      case ir::UnaryOp::sigmoid: return fmt::format("pto::sigmoid({})", x);
+      case ir::UnaryOp::gelu: return fmt::format("pto::gelu({})", x);
+      case ir::UnaryOp::silu: return fmt::format("pto::silu({})", x);
+      case ir::UnaryOp::sin: return fmt::format("sinf({})", x);
+      case ir::UnaryOp::cos: return fmt::format("cosf({})", x);
+      case ir::UnaryOp::relu:
+        return f ? fmt::format("pto::relu({})", x) : fmt::format("pto::max_int<{}>({}, 0)", compute_type(out), x);
+      case ir::UnaryOp::neg:
+        return f ? fmt::format("(-{})", x) : fmt::format("pto::sub_wrap(({})0, {})", compute_type(out), x);
+      case ir::UnaryOp::abs:
+        return f ? fmt::format("fabsf({})", x)
+                 : fmt::format("(({0}) < 0 ? pto::sub_wrap(({1})0, {0}) : ({0}))", x, compute_type(out));
+    }
+    throw InternalError("CUDA codegen: unary op out of range");
   }
 
   static std::string cast(const std::string& value, DType from, DType to) {
@@ -332,7 +351,7 @@ class Generator {
   // Whether computing `id` at an element runs an integer division (which needs `zero`).
   bool divides(ir::ValueId id) const {
     if (kernel_.type_of(id).is_scalar() || slot(id).offset >= 0) return false;
-    const ir::Node& node = *definition_.at(id);
+    const ir::Node& node = definition(id);
     if (node.op == ir::Op::div && is_integer(kernel_.type_of(id).dtype)) return true;
     if (node.op == ir::Op::trans) return divides(node.operands[0]);
     if (!ir::is_elementwise(node.op)) return false;
@@ -384,7 +403,7 @@ class Generator {
     });
     if (may_divide) {
       line("if (__syncthreads_or(zero)) {{");
-      line("  if (tid == 0) pto::record_fault(fault, task, 3, {});", node_index(node));
+      line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});", node_index(node));
       line("  return;");
       line("}}");
     } else {
@@ -413,33 +432,53 @@ class Generator {
     }
   }
 
-  void emit(const ir::Node& node) {
-    switch (ir::category(node.op)) {
-      case ir::OpCategory::param: return param(node);
-      case ir::OpCategory::constant:
-        if (node.op == ir::Op::constant) {
-          const DType dtype = kernel_.type_of(node.results[0]).dtype;
-          line("const {} {} = {};", compute_type(dtype), var(node.results[0]), literal(dtype, node.number));
-        }
-        return;  // full and iota are computed where they are read
-      case ir::OpCategory::memory:
-        comment(node);
-        if (node.op == ir::Op::load) return load(node);
-        if (node.op == ir::Op::load_scalar) return load_scalar(node);
-        if (node.op == ir::Op::store) return store(node);
-        return read_tile_param(node.results[0], node.param);
-      case ir::OpCategory::binary:
-      case ir::OpCategory::compare:
-      case ir::OpCategory::select:
-      case ir::OpCategory::cast:
-      case ir::OpCategory::unary: return elementwise(node);
-      case ir::OpCategory::reduce: comment(node); return reduce(node);
-      case ir::OpCategory::matmul: comment(node); return matmul(node);
-      case ir::OpCategory::shape: return;  // trans: a view, read with swapped indices
-      case ir::OpCategory::control: comment(node); return for_range(node);
+  void emit(const ir::Node& node) { visit(node); }
+
+  // ---- NodeVisitor: one handler per category ------------------------------------------------
+ public:
+  void visit_param(const ir::Node& node) { param(node); }
+  void visit_constant(const ir::Node& node) {
+    switch (ir::as_constant(node.op)) {
+      case ir::ConstantOp::constant: {
+        const DType dtype = kernel_.type_of(node.results[0]).dtype;
+        line("const {} {} = {};", compute_type(dtype), var(node.results[0]), literal(dtype, node.number));
+        return;
+      }
+      case ir::ConstantOp::full:
+      case ir::ConstantOp::iota: return;  // computed where they are read
+    }
+  }
+  void visit_memory(const ir::Node& node) {
+    comment(node);
+    switch (ir::as_memory(node.op)) {
+      case ir::MemoryOp::load: return load(node);
+      case ir::MemoryOp::load_scalar: return load_scalar(node);
+      case ir::MemoryOp::read_output: return read_tile_param(node.results[0], node.param);
+      case ir::MemoryOp::store: return store(node);
+    }
+  }
+  void visit_binary(const ir::Node& node) { elementwise(node); }
+  void visit_compare(const ir::Node& node) { elementwise(node); }
+  void visit_select(const ir::Node& node) { elementwise(node); }
+  void visit_cast(const ir::Node& node) { elementwise(node); }
+  void visit_unary(const ir::Node& node) { elementwise(node); }
+  void visit_reduce(const ir::Node& node) {
+    comment(node);
+    reduce(node);
+  }
+  void visit_matmul(const ir::Node& node) {
+    comment(node);
+    matmul(node);
+  }
+  void visit_shape(const ir::Node&) {}  // trans: a view, read with swapped indices
+  void visit_control(const ir::Node& node) {
+    switch (ir::as_control(node.op)) {
+      case ir::ControlOp::for_range: comment(node); return for_range(node);
+      case ir::ControlOp::yield: return;  // for_range writes the next values
     }
   }
 
+ private:
   void param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const ir::ValueId id = p.value;
@@ -471,7 +510,7 @@ class Generator {
     if (type.is_scalar()) {
       if (node.op == ir::Op::div && is_integer(type.dtype)) {
         line("if ({} == 0) {{", var(node.operands[1]));
-        line("  if (tid == 0) pto::record_fault(fault, task, 3, {});", node_index(node));
+        line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});", node_index(node));
         line("  return;");
         line("}}");
         // The divisor is known non-zero here; div_checked's flag lives in a lambda so that
@@ -505,7 +544,8 @@ class Generator {
     const std::string row = var(id) + "_row", col = var(id) + "_col";
     line("const long long {} = {}, {} = {};", row, index_value(node.operands[1]), col, index_value(node.operands[2]));
     line("if (pto::out_of_bounds({0}, {1}, 1, 1, args[{2}].rows, args[{2}].cols)) {{", row, col, node.param);
-    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, {}, {}, 1, 1);", node_index(node), row, col);
+    line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_load_out_of_bounds, {}, {}, {}, 1, 1);",
+         node_index(node), row, col);
     line("  return;");
     line("}}");
     line("const {} {} = {};", compute_type(dtype), var(id), scalar_element(node, row, col));
@@ -531,7 +571,8 @@ class Generator {
   void checked_load_region(const ir::Node& node) {
     load_region(node);
     line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
-    line("  if (tid == 0) pto::record_fault(fault, task, 1, {}, row, col, vr, vc);", node_index(node));
+    line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_load_out_of_bounds, {}, row, col, vr, vc);",
+         node_index(node));
     line("  return;");
     line("}}");
   }
@@ -762,7 +803,8 @@ class Generator {
       line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});",
            index_value(node.operands[4]), type.rows, index_value(node.operands[5]), type.cols);
       line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
-      line("  if (tid == 0) pto::record_fault(fault, task, 2, {}, row, col, vr, vc);", node_index(node));
+      line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_store_out_of_bounds, {}, row, col, vr, vc);",
+           node_index(node));
       line("  return;");
       line("}}");
     } else {
@@ -779,7 +821,8 @@ class Generator {
     });
     if (may_divide) {
       line("if (__syncthreads_or(zero)) {{");
-      line("  if (tid == 0) pto::record_fault(fault, task, 3, {});", node_index(*division_in(value)));
+      line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});",
+           node_index(*division_in(value)));
       line("  return;");
       line("}}");
     } else {
@@ -791,7 +834,7 @@ class Generator {
 
   // The integer division node computed inside a fused value (for its fault's name).
   const ir::Node* division_in(ir::ValueId id) const {
-    const ir::Node& node = *definition_.at(id);
+    const ir::Node& node = definition(id);
     if (node.op == ir::Op::div) return &node;
     for (ir::ValueId operand : node.operands)
       if (!kernel_.type_of(operand).is_scalar() && divides(operand)) return division_in(operand);
@@ -803,11 +846,11 @@ class Generator {
     const ir::ValueId input = node.operands[0];
     const ir::Type& in_type = kernel_.type_of(input);
     const ir::Type& type = kernel_.type_of(id);
-    const bool by_row = node.op == ir::Op::rowsum || node.op == ir::Op::rowmax || node.op == ir::Op::rowmin ||
-                        node.op == ir::Op::rowmean;
-    const bool is_max = node.op == ir::Op::rowmax || node.op == ir::Op::colmax;
-    const bool is_min = node.op == ir::Op::rowmin || node.op == ir::Op::colmin;
-    const bool is_mean = node.op == ir::Op::rowmean || node.op == ir::Op::colmean;
+    const ir::ReduceInfo reduction = ir::reduce_info(ir::as_reduce(node.op));
+    const bool by_row = reduction.axis == ir::ReduceAxis::rows;
+    const bool is_max = reduction.kind == ir::ReduceKind::max;
+    const bool is_min = reduction.kind == ir::ReduceKind::min;
+    const bool is_mean = reduction.kind == ir::ReduceKind::mean;
     const DType dtype = type.dtype;
     const char* ctype = compute_type(dtype);
     const std::string init = is_max   ? (is_float(dtype)       ? "__int_as_float(0xff800000)"
@@ -860,7 +903,8 @@ class Generator {
     }
     if (may_divide) {
       line("if (__syncthreads_or(zero)) {{");
-      line("  if (tid == 0) pto::record_fault(fault, task, 3, {});", node_index(*division_in(input)));
+      line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});",
+           node_index(*division_in(input)));
       line("  return;");
       line("}}");
     } else {
@@ -912,8 +956,7 @@ class Generator {
       return fmt::format("{}[({}) * {} + ({})]", tile_pointer(id), type.rows == 1 ? "0" : r, slot(id).stride,
                          type.cols == 1 ? "0" : c);
     }
-    if (type.is_tile() && definition_.at(id)->op == ir::Op::trans)
-      return half_bits(definition_.at(id)->operands[0], dtype, c, r);
+    if (type.is_tile() && definition(id).op == ir::Op::trans) return half_bits(definition(id).operands[0], dtype, c, r);
     return narrow(dtype, element(id, r, c));  // a cast to f16/bf16, computed in place: exact
   }
 
@@ -923,8 +966,8 @@ class Generator {
   // 16-bit tiles have an even stride), two 16-bit reads otherwise.
   std::string half_pair(ir::ValueId id, DType dtype, const std::string& r, const std::string& c, bool down) const {
     const ir::Type& type = kernel_.type_of(id);
-    if (type.is_tile() && slot(id).offset < 0 && definition_.at(id)->op == ir::Op::trans)
-      return half_pair(definition_.at(id)->operands[0], dtype, c, r, !down);
+    if (type.is_tile() && slot(id).offset < 0 && definition(id).op == ir::Op::trans)
+      return half_pair(definition(id).operands[0], dtype, c, r, !down);
     const bool contiguous = !down && type.is_tile() && slot(id).offset >= 0 && type.dtype == dtype && type.cols > 1;
     if (contiguous) {
       return fmt::format("*(const unsigned*)&{}[({}) * {} + ({})]", tile_pointer(id), type.rows == 1 ? "0" : r,
@@ -1088,10 +1131,8 @@ class Generator {
   }
 
   const ir::Kernel& kernel_;
+  const ir::KernelIndex& index_;
   std::uint64_t hash_;
-  std::unordered_map<const ir::Node*, int> node_index_;
-  std::unordered_map<ir::ValueId, const ir::Node*> definition_;
-  std::unordered_set<ir::ValueId> fused_;
   std::unordered_map<const ir::Node*, LoopPrefetch> prefetch_;             // loop -> what it fetches ahead
   std::unordered_map<const ir::Node*, const PrefetchedLoad*> prefetched_;  // load node -> its plan
   std::unordered_map<ir::ValueId, std::string> ahead_;                     // scalar -> its next-iteration name
@@ -1103,12 +1144,16 @@ class Generator {
 
 }  // namespace
 
+GeneratedKernel generate_cuda(const ir::Kernel& kernel, const ir::KernelIndex& index, std::uint64_t structural_hash) {
+  return Generator(kernel, index, structural_hash).run();
+}
+
 GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural_hash) {
-  return Generator(kernel, structural_hash).run();
+  return generate_cuda(kernel, ir::KernelIndex(kernel), structural_hash);
 }
 
 PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels) {
-  if (kernels.empty()) throw Error("generate_persistent: no kernels given (a PTO-RT bug)");
+  if (kernels.empty()) throw InternalError("generate_persistent: no kernels given");
   PersistentKernel out;
   std::string bodies;  // their symbols name the persistent kernel (stable across runs)
   for (const GeneratedKernel& kernel : kernels) {

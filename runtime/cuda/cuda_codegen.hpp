@@ -6,7 +6,7 @@
 //                                                unsigned char* tile_scratch, pto::Fault* fault)
 //
 // CTA b runs task b: its parameters are tasks[b * params .. b * params + params), one
-// ArgSlot per parameter as on the CPU (runtime/cpu/kernel_abi.hpp), with device pointers.
+// ArgSlot per parameter as on the CPU (core/kernel_abi.hpp), with device pointers.
 // The entry calls the task body, `pto_body_<hash>(args, task, tiles, fault)`, a device
 // function that persistent kernels (generate_persistent, below) call too.
 //
@@ -14,7 +14,7 @@
 // - scalars are registers, computed redundantly by every thread (so control flow that
 //   depends on them is uniform: loops, bounds checks and early exits need no vote);
 // - elementwise chains are fused: a single-use elementwise result is computed inside its
-//   consumer's loop, in registers (ir::fusible_values), and `full`, `iota` and `trans` are
+//   consumer's loop, in registers (ir::KernelIndex::fused), and `full`, `iota` and `trans` are
 //   never stored (a literal, an index, swapped indices);
 // - every other tile is stored once, in shared memory (or, when the kernel's tiles exceed
 //   shared_limit_bytes, in a per-CTA slice of `tile_scratch` in global memory), each
@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "dsl/ir.hpp"
+#include "dsl/kernel_index.hpp"
 
 namespace pto::cuda {
 
@@ -55,6 +56,8 @@ struct GeneratedKernel {
   std::int64_t shared_bytes() const { return tiles_in_shared ? tile_bytes : 0; }
 };
 
+GeneratedKernel generate_cuda(const ir::Kernel& kernel, const ir::KernelIndex& index, std::uint64_t structural_hash);
+// The same, indexing the kernel first (tests; CudaKernel passes its instance's index).
 GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural_hash);
 
 // A persistent kernel over several kernel instances' bodies (Dispatch::work_steal on the

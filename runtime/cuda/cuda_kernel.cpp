@@ -5,16 +5,13 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dsl/ir_analysis.hpp"
+#include "core/kernel_abi.hpp"
 #include "dsl/kernel_faults.hpp"
-#include "runtime/cpu/kernel_abi.hpp"
+#include "runtime/arg_slot.hpp"
 #include "runtime/cuda/device_probe.hpp"
 #include "runtime/cuda/nvrtc_info.hpp"
 
 namespace pto::cuda {
-
-static_assert(sizeof(DeviceFault) == 48, "support_header.hpp's pto::Fault has this layout");
-static_assert(sizeof(cpu::ArgSlot) == 48, "support_header.hpp's pto::ArgSlot has this layout");
 
 int target_arch() {
   static const int arch = [] {
@@ -27,7 +24,7 @@ int target_arch() {
 
 CudaKernel::CudaKernel(tl::KernelInstance instance, int arch) : instance_(std::move(instance)) {
   if (!instance_.valid()) throw Error("cuda kernel: the kernel instance is empty (default-constructed)");
-  generated_ = generate_cuda(instance_.ir(), instance_.hash());
+  generated_ = generate_cuda(instance_.ir(), instance_.index(), instance_.hash());
   what_ = fmt::format("kernel '{}'", instance_.name());
   cubin_ = NvrtcCompiler::instance().compile(generated_, instance_.name(), arch);
 }
@@ -77,39 +74,22 @@ void CudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr task_
   cuda::launch(*device, entry, shape, stream, parameters, what_);
 }
 
-void CudaKernel::raise(const DeviceFault& fault, const std::vector<cpu::ArgSlot>& slots) const {
+void CudaKernel::raise(const KernelFault& fault, const std::vector<ArgSlot>& slots) const {
   if (fault.code == 0) return;
-  const ir::Kernel& kernel = instance_.ir();
-  const std::vector<const ir::Node*> nodes = ir::preorder_nodes(kernel);
-  if (fault.node < 0 || static_cast<std::size_t>(fault.node) >= nodes.size()) {
-    throw Error(fmt::format("cuda kernel '{}': fault code {} at unknown node {} (a PTO-RT bug)", kernel.name,
-                            fault.code, fault.node));
-  }
-  const ir::Node& node = *nodes[static_cast<std::size_t>(fault.node)];
-  switch (fault.code) {
-    case cpu::fault_load_out_of_bounds:
-    case cpu::fault_store_out_of_bounds: {
-      const cpu::ArgSlot& slot = slots.at(static_cast<std::size_t>(node.param));
-      throw out_of_bounds_error(kernel, node, slot.rows, slot.cols, fault.values[0], fault.values[1], fault.values[2],
-                                fault.values[3]);
-    }
-    case cpu::fault_division_by_zero: throw division_by_zero_error(kernel, node);
-    default: break;
-  }
-  throw Error(fmt::format("cuda kernel '{}': unknown fault code {} (a PTO-RT bug)", kernel.name, fault.code));
+  throw fault_error(instance_.ir(), instance_.index(), fault, slots, "cuda");
 }
 
 void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& device) const {
   const ir::Kernel& kernel = instance_.ir();
   args.check_against(kernel);
   Stream stream(device);
-  std::vector<cpu::ArgSlot> slots(kernel.params.size());
+  std::vector<ArgSlot> slots(kernel.params.size());
   std::vector<DeviceBuffer> buffers(kernel.params.size());
   std::vector<std::size_t> sizes(kernel.params.size(), 0);
   for (std::size_t i = 0; i < kernel.params.size(); ++i) {
     const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
-    cpu::ArgSlot& slot = slots[i];
-    slot = cpu::slot_for(binding);
+    ArgSlot& slot = slots[i];
+    slot = slot_for(binding);
     if (const auto* tensor = std::get_if<TensorView>(&binding)) {
       // The whole strided extent goes over, so the device sees the same layout.
       const std::size_t bytes = static_cast<std::size_t>(
@@ -125,12 +105,12 @@ void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& devi
       slot.data = buffers[i].pointer();
     }
   }
-  DeviceBuffer slot_buffer(device, slots.size() * sizeof(cpu::ArgSlot));
-  slot_buffer.upload(slots.data(), slots.size() * sizeof(cpu::ArgSlot), stream);
-  DeviceBuffer fault_buffer(device, sizeof(DeviceFault));
+  DeviceBuffer slot_buffer(device, slots.size() * sizeof(ArgSlot));
+  slot_buffer.upload(slots.data(), slots.size() * sizeof(ArgSlot), stream);
+  DeviceBuffer fault_buffer(device, sizeof(KernelFault));
   fault_buffer.fill_zero(stream);
   launch(device, slot_buffer, 1, fault_buffer, stream);
-  DeviceFault fault;
+  KernelFault fault;
   fault_buffer.download(&fault, sizeof(fault), stream);
   stream.synchronize();
   raise(fault, slots);
@@ -190,8 +170,8 @@ CUfunction PersistentCudaKernel::function(const std::shared_ptr<Device>& device)
 std::size_t PersistentCudaKernel::shared_bytes(std::int64_t tile_bytes) const {
   if (!generated_.tiles_in_shared) return 0;
   if (tile_bytes < 0 || tile_bytes > generated_.tile_bytes) {
-    throw Error(fmt::format("{}: a launch asked for {} bytes of tiles; its bodies need at most {} (a PTO-RT bug)",
-                            what_, tile_bytes, generated_.tile_bytes));
+    throw InternalError(fmt::format("{}: a launch asked for {} bytes of tiles; its bodies need at most {}", what_,
+                                    tile_bytes, generated_.tile_bytes));
   }
   return static_cast<std::size_t>(tile_bytes);
 }

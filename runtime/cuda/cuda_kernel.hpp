@@ -17,22 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "core/kernel_abi.hpp"
 #include "dsl/arguments.hpp"
 #include "dsl/builder.hpp"
-#include "runtime/cpu/kernel_abi.hpp"
 #include "runtime/cuda/cuda_codegen.hpp"
 #include "runtime/cuda/device.hpp"
 #include "runtime/cuda/nvrtc_compiler.hpp"
 
 namespace pto::cuda {
-
-// The fault record a launch fills (support_header.hpp's pto::Fault).
-struct DeviceFault {
-  std::int32_t code = 0;
-  std::int32_t node = -1;
-  std::int64_t task = -1;
-  std::int64_t values[4] = {0, 0, 0, 0};
-};
 
 // The arch kernels are compiled for on this machine: device 0's, or sm_90 without one.
 int target_arch();
@@ -49,7 +41,7 @@ class CudaKernel {
   void run(const KernelArgs& args, const std::shared_ptr<Device>& device = Device::get()) const;
 
   // `tasks` CTAs; task_slots holds tasks x params ArgSlots (device pointers). `fault` holds
-  // one DeviceFault (zeroed by the caller). Asynchronous on `stream`.
+  // one KernelFault (zeroed by the caller). Asynchronous on `stream`.
   void launch(const std::shared_ptr<Device>& device, const DeviceBuffer& task_slots, int tasks,
               const DeviceBuffer& fault, const Stream& stream) const;
   // The same with every address given: `tile_scratch` must hold tasks x tile_bytes when the
@@ -61,7 +53,7 @@ class CudaKernel {
 
   // Throws the interpreter's pto::Error for a recorded fault; `slots` are the faulting
   // task's ArgSlots (for the tensor's shape in bounds messages). No-op without a fault.
-  void raise(const DeviceFault& fault, const std::vector<cpu::ArgSlot>& slots) const;
+  void raise(const KernelFault& fault, const std::vector<ArgSlot>& slots) const;
 
  private:
   CUfunction function(const std::shared_ptr<Device>& device) const;
@@ -84,7 +76,7 @@ class CudaKernel {
 //
 // slots: tasks x generated().slots_per_task ArgSlots (a kernel with fewer parameters
 // leaves the rest unused); kernel_of: tasks ints, the index of each task's kernel in the
-// constructor's list; counter: one int, zero at launch; fault: one DeviceFault, whose task
+// constructor's list; counter: one int, zero at launch; fault: one KernelFault, whose task
 // is an index into these arrays. The arrays' order is the claim order.
 class PersistentCudaKernel {
  public:

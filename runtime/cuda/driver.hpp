@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace pto::cuda {
 

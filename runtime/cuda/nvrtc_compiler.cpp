@@ -7,9 +7,9 @@
 #include <regex>
 #include <sstream>
 
+#include "core/dump.hpp"
+#include "core/error.hpp"
 #include "runtime/cuda/support_header.hpp"
-#include "runtime/dump.hpp"
-#include "runtime/error.hpp"
 
 namespace pto::cuda {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "dsl/ir_analysis.hpp"
+#include "dsl/kernel_index.hpp"
 
 namespace pto::cuda {
 
@@ -109,8 +109,13 @@ class LoopAnalysis {
 }  // namespace
 
 std::unordered_map<const ir::Node*, LoopPrefetch> plan_prefetches(const ir::Kernel& kernel) {
+  return plan_prefetches(kernel, ir::KernelIndex(kernel));
+}
+
+std::unordered_map<const ir::Node*, LoopPrefetch> plan_prefetches(const ir::Kernel& kernel,
+                                                                  const ir::KernelIndex& index) {
   std::unordered_map<const ir::Node*, LoopPrefetch> plan;
-  for (const ir::Node* node : ir::preorder_nodes(kernel)) {
+  for (const ir::Node* node : index.preorder()) {
     if (node->op != ir::Op::for_range) continue;
     LoopPrefetch loop = LoopAnalysis(kernel, *node).run();
     if (!loop.loads.empty()) plan.emplace(node, std::move(loop));

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "dsl/ir.hpp"
+#include "dsl/kernel_index.hpp"
 
 namespace pto::cuda {
 
@@ -47,6 +48,9 @@ struct LoopPrefetch {
 };
 
 // Loop node (for_range) -> what it fetches ahead; loops with nothing to fetch are absent.
+std::unordered_map<const ir::Node*, LoopPrefetch> plan_prefetches(const ir::Kernel& kernel,
+                                                                  const ir::KernelIndex& index);
+// The same, indexing the kernel first (tests; the code generator passes its instance's index).
 std::unordered_map<const ir::Node*, LoopPrefetch> plan_prefetches(const ir::Kernel& kernel);
 
 }  // namespace pto::cuda

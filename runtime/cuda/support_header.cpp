@@ -1,27 +1,38 @@
 #include "runtime/cuda/support_header.hpp"
 
+#include <fmt/format.h>
+
+#include "core/kernel_abi.hpp"
+#include "dsl/op_formulas.hpp"
+#include "runtime/cuda/cuda_math.hpp"
+
 namespace pto::cuda {
 
-std::string_view support_header_source() {
-  // The layouts of ArgSlot and Fault must match runtime/cpu/kernel_abi.hpp's ArgSlot and
-  // runtime/cuda/cuda_kernel.cpp's DeviceFault (static_asserts there).
-  return R"PTO(#pragma once
+namespace {
+
+// The unary ops dsl/op_formulas.hpp defines, as device functions rendered from it.
+std::string unary_formulas() {
+  CudaMath m;
+  const std::string x = "x";
+  std::string out;
+  auto function = [&](const char* name, const std::string& body) {
+    out += fmt::format("__device__ __forceinline__ float {}(float x) {{ return {}; }}\n", name, body);
+  };
+  function("sigmoid", ir::formulas::sigmoid(m, x));
+  function("silu", ir::formulas::silu(m, x));
+  function("gelu", ir::formulas::gelu(m, x));
+  return out;
+}
+
+}  // namespace
+
+const std::string& support_header_source() {
+  // The ABI's structs and fault codes come from core/kernel_abi.hpp, rendered from the same
+  // lists the host uses; the rest is written here.
+  static const std::string source = std::string(R"PTO(#pragma once
 namespace pto {
 
-struct ArgSlot {
-  void* data;
-  long long rows, cols, stride, integer;
-  double number;
-};
-
-// One per launch; the first fault of any task wins (atomicCAS on code).
-struct Fault {
-  int code;            // 0 none, 1 load out of bounds, 2 store out of bounds, 3 division by zero
-  int node;            // pre-order index of the faulting node
-  long long task;      // index of the task that faulted, in its launch
-  long long values[4]; // row, col, valid rows, valid cols (bounds faults)
-};
-
+)PTO") + render_abi_declarations() + R"PTO(
 __device__ __forceinline__ void record_fault(Fault* fault, long long task, int code, int node, long long v0 = 0,
                                              long long v1 = 0, long long v2 = 0, long long v3 = 0) {
   if (atomicCAS(&fault->code, 0, code) == 0) {
@@ -85,10 +96,7 @@ template <typename T> __device__ __forceinline__ T div_checked(T a, T b, bool& z
   if (b == -1) return (T)(0 - (unsigned long long)a);
   return a / b;
 }
-__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-__device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
-__device__ __forceinline__ float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
-__device__ __forceinline__ float relu(float x) { return x > 0.0f ? x : 0.0f; }
+)PTO" + unary_formulas() + R"PTO(__device__ __forceinline__ float relu(float x) { return x > 0.0f ? x : 0.0f; }
 
 // ---- tensor cores ------------------------------------------------------------------------------
 __device__ __forceinline__ unsigned pack_halves(unsigned short low, unsigned short high) {
@@ -164,6 +172,7 @@ template <typename T> __device__ __forceinline__ T warp_min(T v) {
 
 }  // namespace pto
 )PTO";
+  return source;
 }
 
 }  // namespace pto::cuda

@@ -7,12 +7,13 @@
 // directly, so the header compiles with NVRTC alone.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace pto::cuda {
 
 inline constexpr std::string_view support_header_name = "pto_cuda_support.h";
 
-std::string_view support_header_source();
+const std::string& support_header_source();
 
 }  // namespace pto::cuda

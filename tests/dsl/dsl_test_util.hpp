@@ -23,7 +23,7 @@
 #include "runtime/cuda/cuda_kernel.hpp"
 #include "runtime/cuda/device_probe.hpp"
 #endif
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace pto::test {
 

@@ -4,9 +4,9 @@
 
 #include <string>
 
+#include "core/error.hpp"
 #include "dsl/builder.hpp"
 #include "dsl/interpreter.hpp"
-#include "runtime/error.hpp"
 #include "tests/dsl/dsl_test_util.hpp"
 
 using namespace pto;

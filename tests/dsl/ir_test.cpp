@@ -1,11 +1,11 @@
 // Printer, verifier, structural hash and kernel families.
 #include <doctest/doctest.h>
 
+#include "core/error.hpp"
 #include "dsl/builder.hpp"
 #include "dsl/hash.hpp"
 #include "dsl/printer.hpp"
 #include "dsl/verifier.hpp"
-#include "runtime/error.hpp"
 
 using namespace pto;
 using tl::bf16;

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "dsl/builder.hpp"
 #include "frontend/program.hpp"
 #include "runtime/build_config.hpp"
-#include "runtime/error.hpp"
 #include "tests/frontend/workload_test_util.hpp"
 #if PTO_HAVE_CUDA
 #include "runtime/cuda/device_probe.hpp"

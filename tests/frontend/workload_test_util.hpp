@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 namespace pto::test {
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "core/error.hpp"
 
 using namespace pto;
 using sched::Dispatch;

@@ -5,9 +5,9 @@
 
 #include <cmath>
 
+#include "core/error.hpp"
 #include "examples/flashinfer_decode/decode_program.hpp"
 #include "examples/flashinfer_decode/reference.hpp"
-#include "runtime/error.hpp"
 #include "tests/examples/flashinfer_decode/decode_test_util.hpp"
 
 using namespace flashinfer;

@@ -2,8 +2,8 @@
 // budgets that cannot be met, and the descriptors' fields.
 #include <doctest/doctest.h>
 
+#include "core/error.hpp"
 #include "examples/flashinfer_decode/planner.hpp"
-#include "runtime/error.hpp"
 
 using namespace flashinfer;
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/error.hpp"
 #include "examples/flashinfer_decode/safetensors.hpp"
-#include "runtime/error.hpp"
 
 using namespace flashinfer;
 using pto::DType;

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "dsl/builder.hpp"
 #include "frontend/program.hpp"
-#include "runtime/error.hpp"
 #include "tests/frontend/workload_test_util.hpp"
 
 using namespace pto;

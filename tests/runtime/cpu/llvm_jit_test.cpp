@@ -54,12 +54,12 @@ TEST_CASE("jit cache: compiled cold, then from memory, then from disk in a new p
   // The warm function computes the same thing.
   std::vector<float> x(128), y(128);
   for (int i = 0; i < 128; ++i) x[static_cast<std::size_t>(i)] = 0.01f * static_cast<float>(i);
-  cpu::ArgSlot slots[2];
+  ArgSlot slots[2];
   slots[0] = {x.data(), 4, 32, 32, 0, 0};
   slots[1] = {y.data(), 4, 32, 32, 0, 0};
   std::vector<unsigned char> scratch(static_cast<std::size_t>(warm.scratch_bytes) + 64);
   void* aligned = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(scratch.data()) + 63) / 64 * 64);
-  cpu::KernelFault fault;
+  KernelFault fault;
   CHECK(warm.function(slots, aligned, &fault) == 0);
   for (int i = 0; i < 128; ++i)
     CHECK(y[static_cast<std::size_t>(i)] == doctest::Approx(2.0 * std::exp(0.01 * i)).epsilon(1e-5));

@@ -1,4 +1,4 @@
-#include "runtime/dump.hpp"
+#include "core/dump.hpp"
 
 #include <doctest/doctest.h>
 
