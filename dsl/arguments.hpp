@@ -1,6 +1,11 @@
-// Arguments of one kernel invocation, bound by parameter name: host (or device) buffers
-// for tile and global parameters, numbers for scalars. The executors check every binding
-// against the kernel's parameters before running (dsl/interpreter.hpp says how).
+// Arguments of one kernel invocation: host (or device) buffers for tile and global
+// parameters, numbers for scalars.
+//
+// Executors take them positionally, one Binding per parameter in declaration order
+// (Bindings), checked once before they run: names exist only at the user API (KernelArgs,
+// which binds by name and turns into Bindings with one check) and in messages. The
+// frontend builds Bindings straight from a call's positional arguments and checks each
+// when it enumerates the task.
 #pragma once
 
 #include <cstdint>
@@ -54,9 +59,19 @@ TensorView view(std::vector<T>& data, std::int64_t rows, std::int64_t cols) {
   return TensorView{data.data(), dtype_of<T>(), rows, cols, cols};
 }
 
+using Binding = std::variant<TensorView, std::int64_t, double>;
+// One per kernel parameter, in declaration order.
+using Bindings = std::vector<Binding>;
+
+// Throws pto::Error naming the parameter when `binding` is of the wrong kind, dtype or
+// shape for parameter `param` of `kernel`.
+void check_binding(const ir::Kernel& kernel, std::size_t param, const Binding& binding);
+// check_binding for every parameter, after checking that there is one binding per parameter.
+void check_bindings(const ir::Kernel& kernel, const Bindings& bindings);
+
 class KernelArgs {
  public:
-  using Binding = std::variant<TensorView, std::int64_t, double>;
+  using Binding = pto::Binding;
 
   KernelArgs& set(const std::string& name, TensorView tensor);
   KernelArgs& set(const std::string& name, std::int64_t value);
@@ -68,6 +83,8 @@ class KernelArgs {
   // Throws pto::Error naming the parameter when a binding is missing, unknown, of the wrong
   // kind, dtype or shape for `kernel`.
   void check_against(const ir::Kernel& kernel) const;
+  // The checked bindings in parameter order (check_against, then one lookup per parameter).
+  Bindings positional(const ir::Kernel& kernel) const;
 
  private:
   std::map<std::string, Binding> bindings_;

@@ -146,6 +146,24 @@ std::int64_t unary(ir::UnaryOp op, std::int64_t x) {
   throw InternalError(fmt::format("{} of an integer reached the interpreter", ir::name(ir::op_of(op))));
 }
 
+// A reduction's starting value (dsl/op_table.hpp's identity).
+float float_identity(ir::ReduceIdentity identity) {
+  switch (identity) {
+    case ir::ReduceIdentity::zero: return 0.0f;
+    case ir::ReduceIdentity::lowest: return -INFINITY;
+    case ir::ReduceIdentity::highest: return INFINITY;
+  }
+  throw InternalError("reduce identity out of range");
+}
+std::int64_t integer_identity(ir::ReduceIdentity identity) {
+  switch (identity) {
+    case ir::ReduceIdentity::zero: return 0;
+    case ir::ReduceIdentity::lowest: return std::numeric_limits<std::int64_t>::min();
+    case ir::ReduceIdentity::highest: return std::numeric_limits<std::int64_t>::max();
+  }
+  throw InternalError("reduce identity out of range");
+}
+
 float binary(ir::BinaryOp op, float a, float b) {
   switch (op) {
     case ir::BinaryOp::add: return a + b;
@@ -173,18 +191,15 @@ std::int64_t compare(ir::CompareOp op, T a, T b) {
 
 class Interpreter : public ir::NodeVisitor<Interpreter> {
  public:
-  Interpreter(const ir::Kernel& kernel, const KernelArgs& args) : kernel_(kernel), slots_(kernel.values.size()) {
-    for (const ir::Param& param : kernel.params) bindings_.push_back(&args.bindings().at(param.name));
-  }
+  Interpreter(const ir::Kernel& kernel, const Bindings& bindings)
+      : kernel_(kernel), slots_(kernel.values.size()), bindings_(bindings) {}
 
   void run() { block(kernel_.body); }
 
  private:
   const ir::Type& type(ir::ValueId id) const { return kernel_.type_of(id); }
   Slot& slot(ir::ValueId id) { return slots_[static_cast<std::size_t>(id)]; }
-  const TensorView& tensor(int param) const {
-    return std::get<TensorView>(*bindings_[static_cast<std::size_t>(param)]);
-  }
+  const TensorView& tensor(int param) const { return std::get<TensorView>(bindings_[static_cast<std::size_t>(param)]); }
 
   std::int64_t index(ir::ValueId id) { return slot(id).i.at(0); }
 
@@ -241,7 +256,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
  private:
   void param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
-    const KernelArgs::Binding& binding = *bindings_[static_cast<std::size_t>(node.param)];
+    const Binding& binding = bindings_[static_cast<std::size_t>(node.param)];
     Slot& s = slot(p.value);
     if (p.type.is_scalar()) {
       s = make(p.type);
@@ -467,7 +482,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
         return static_cast<std::size_t>(by_row ? o * in_type.cols + n : n * in_type.cols + o);
       };
       if (is_float(in_type.dtype)) {
-        float acc = is_max ? -INFINITY : is_min ? INFINITY : 0.0f;
+        float acc = float_identity(ir::identity(reduction.kind));
         for (std::int64_t n = 0; n < inner; ++n) {
           const float v = x.f[element_index(n)];
           acc = is_max   ? (std::isnan(v) || std::isnan(acc) ? NAN : std::max(acc, v))
@@ -476,9 +491,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
         }
         s.f[static_cast<std::size_t>(o)] = is_mean ? acc / static_cast<float>(inner) : acc;
       } else {
-        std::int64_t acc = is_max   ? std::numeric_limits<std::int64_t>::min()
-                           : is_min ? std::numeric_limits<std::int64_t>::max()
-                                    : 0;
+        std::int64_t acc = integer_identity(ir::identity(reduction.kind));
         for (std::int64_t n = 0; n < inner; ++n) {
           const std::int64_t v = x.i[element_index(n)];
           acc = is_max ? std::max(acc, v) : is_min ? std::min(acc, v) : wrap(t.dtype, acc + v);
@@ -547,14 +560,18 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
 
   const ir::Kernel& kernel_;
   std::vector<Slot> slots_;
-  std::vector<const KernelArgs::Binding*> bindings_;
+  const Bindings& bindings_;
 };
 
 }  // namespace
 
 void interpret(const ir::Kernel& kernel, const KernelArgs& args) {
-  args.check_against(kernel);
-  Interpreter(kernel, args).run();
+  const Bindings bindings = args.positional(kernel);
+  Interpreter(kernel, bindings).run();
+}
+
+void interpret_bound(const ir::Kernel& kernel, const Bindings& bindings) {
+  Interpreter(kernel, bindings).run();
 }
 
 }  // namespace pto

@@ -22,5 +22,8 @@ void interpret(const ir::Kernel& kernel, const KernelArgs& args);
 inline void interpret(const tl::KernelInstance& instance, const KernelArgs& args) {
   interpret(instance.ir(), args);
 }
+// Runs the kernel on positional bindings. Precondition: they passed check_bindings (the
+// frontend checks each task's once, when it enumerates the task).
+void interpret_bound(const ir::Kernel& kernel, const Bindings& bindings);
 
 }  // namespace pto

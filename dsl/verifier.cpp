@@ -115,13 +115,19 @@ class Verifier {
       case OpCategory::constant: check_constant(node); return;
       case OpCategory::memory: check_memory(node); return;
       case OpCategory::control:
-        if (node.op == Op::for_range) {
-          check_loop(node);
-        } else {
-          check_yield(node, *loop);
+        switch (as_control(node.op)) {
+          case ControlOp::for_range: check_loop(node); return;
+          case ControlOp::yield: check_yield(node, *loop); return;
         }
         return;
-      default: break;
+      case OpCategory::binary:
+      case OpCategory::compare:
+      case OpCategory::select:
+      case OpCategory::cast:
+      case OpCategory::unary:
+      case OpCategory::reduce:
+      case OpCategory::matmul:
+      case OpCategory::shape: break;  // the value ops: their typing rule (type_rules.hpp)
     }
     std::vector<Type> types;
     for (ValueId id : node.operands) types.push_back(use(id, node));
@@ -146,8 +152,8 @@ class Verifier {
   void check_memory(const Node& node) const {
     const Param& param = param_of(node);
     if (node.operands.empty() || node.operands[0] != param.value) fail_at(&node, "first operand must be its parameter");
-    switch (node.op) {
-      case Op::load: {
+    switch (as_memory(node.op)) {
+      case MemoryOp::load: {
         if (!param.type.is_global() || node.operands.size() != 5)
           fail_at(&node, "loads from a global: global row col vrows vcols");
         expect_index(node.operands[1], node, "row");
@@ -160,18 +166,18 @@ class Verifier {
         if (std::string problem = check_tile_shape(type.rows, type.cols); !problem.empty()) fail_at(&node, problem);
         return;
       }
-      case Op::load_scalar: {
+      case MemoryOp::load_scalar: {
         if (!param.type.is_global() || node.operands.size() != 3) fail_at(&node, "loads from a global: global row col");
         expect_index(node.operands[1], node, "row");
         expect_index(node.operands[2], node, "col");
         expect_result(node, Type::scalar(is_float(param.type.dtype) ? DType::f32 : param.type.dtype));
         return;
       }
-      case Op::read_output:
+      case MemoryOp::read_output:
         if (!param.type.is_tile() || param.role == ParamRole::in) fail_at(&node, "reads an output tile");
         expect_result(node, param.type);
         return;
-      case Op::store: {
+      case MemoryOp::store: {
         if (param.role == ParamRole::in) fail_at(&node, fmt::format("stores to input '{}'", param.name));
         if (!node.results.empty()) fail_at(&node, "defines no value");
         const Type& value = use(node.operands.at(1), node);
@@ -187,7 +193,6 @@ class Verifier {
         if (is_float(value.dtype) != is_float(param.type.dtype)) fail_at(&node, "stores between float and integer");
         return;
       }
-      default: fail_at(&node, "unknown memory op");
     }
   }
 

@@ -134,7 +134,7 @@ struct CudaTarget::State : TaskSink {
     node.slots.reserve(kernel.params.size());
     for (std::size_t i = 0; i < kernel.params.size(); ++i) {
       const ir::Param& param = kernel.params[i];
-      ArgSlot slot = slot_for(task.args.bindings().at(param.name));
+      ArgSlot slot = slot_for(task.args[i]);
       if (const Tensor* tensor = task.tensors[i]; tensor != nullptr && !tensor->on_device()) {
         Mirror& mirror = mirror_of(*tensor);
         if (param.role != ir::ParamRole::in) mirror.written = true;

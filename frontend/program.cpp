@@ -27,7 +27,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-using Runner = std::function<void(const KernelArgs&)>;
+using Runner = std::function<void(const Bindings&)>;  // checked bindings (CallTask::args)
 
 }  // namespace
 
@@ -56,9 +56,9 @@ struct Program::Impl {
         if (runners.contains(instance.hash())) continue;
         if (target.kind == Target::Kind::cpu) {
           auto kernel = std::make_shared<const cpu::CpuKernel>(instance);
-          runners.emplace(instance.hash(), [kernel](const KernelArgs& args) { kernel->run(args); });
+          runners.emplace(instance.hash(), [kernel](const Bindings& args) { kernel->run_bound(args); });
         } else {
-          runners.emplace(instance.hash(), [instance](const KernelArgs& args) { interpret(instance, args); });
+          runners.emplace(instance.hash(), [instance](const Bindings& args) { interpret_bound(instance.ir(), args); });
         }
         ++stats.kernels_compiled;
       }

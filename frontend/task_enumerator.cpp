@@ -104,6 +104,7 @@ void TaskEnumerator::call(const CallSite& site) {
   task.instance = &site.instances[tier];
   const ir::Kernel& kernel = task.instance->ir();
   task.tensors.assign(site.args.size(), nullptr);
+  task.args.resize(site.args.size());
   const bool infer = workload_.schedule().deps.kind == Deps::Kind::infer;
   for (std::size_t i = 0; i < site.args.size(); ++i) {
     const ir::Param& param = kernel.params[i];
@@ -116,7 +117,7 @@ void TaskEnumerator::call(const CallSite& site) {
         throw Error(fmt::format("call of '{}', argument '{}': {}", site.kernel_name, param.name, error.message()),
                     site.where);
       }
-      task.args.set(param.name, resolved.view);
+      task.args[i] = resolved.view;
       task.tensors[i] = &view->tensor();
       // Bytes moved: the view's elements (its footprint can span more: a head's rows
       // interleaved with the other heads').
@@ -128,12 +129,20 @@ void TaskEnumerator::call(const CallSite& site) {
     } else if (const auto* integer = std::get_if<Expr>(&value)) {
       const std::int64_t v = integer->eval(env_);
       if (is_integer(param.type.dtype)) {
-        task.args.set(param.name, v);
+        task.args[i] = v;
       } else {
-        task.args.set(param.name, static_cast<double>(v));
+        task.args[i] = static_cast<double>(v);
       }
     } else {
-      task.args.set(param.name, std::get<double>(value));
+      task.args[i] = std::get<double>(value);
+    }
+    // The kind and dtype were checked when the call was recorded; the resolved view's shape
+    // is checked here, once per task, so that executors run without checking again.
+    try {
+      check_binding(kernel, i, task.args[i]);
+    } catch (const Error& error) {
+      throw Error(fmt::format("call of '{}', argument '{}': {}", site.kernel_name, param.name, error.message()),
+                  site.where);
     }
   }
   if (!env_.vars.empty()) task.key = static_cast<std::uint64_t>(env_.vars[0]);

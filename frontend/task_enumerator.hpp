@@ -21,12 +21,12 @@ using TaskId = std::int64_t;
 // One kernel call of one execution, resolved.
 struct CallTask {
   const tl::KernelInstance* instance = nullptr;  // owned by the workload's call site
-  KernelArgs args;
-  std::vector<const Tensor*> tensors;    // per kernel parameter: the tensor its view is of, else null
-  std::vector<ByteRange> reads, writes;  // the views' bytes by parameter role (Deps::infer only)
-  std::int64_t bytes = 0;                // bytes of its views' elements (read or written once)
-  std::uint64_t key = 0;                 // the outermost loop index (TaskInfo::key)
-  std::int64_t ordinal = 0;              // 0, 1, ... in enumeration order
+  Bindings args;                                 // one per kernel parameter, checked (check_binding) when enumerated
+  std::vector<const Tensor*> tensors;            // per kernel parameter: the tensor its view is of, else null
+  std::vector<ByteRange> reads, writes;          // the views' bytes by parameter role (Deps::infer only)
+  std::int64_t bytes = 0;                        // bytes of its views' elements (read or written once)
+  std::uint64_t key = 0;                         // the outermost loop index (TaskInfo::key)
+  std::int64_t ordinal = 0;                      // 0, 1, ... in enumeration order
 };
 
 class TaskSink {

@@ -21,6 +21,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/stats.hpp"
 #include "dsl/interpreter.hpp"
 #include "dsl/library/attention.hpp"
 #include "runtime/cpu/cpu_kernel.hpp"
@@ -126,8 +127,7 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(folder);
   std::vector<double> colds;
   for (const auto& entry : jit) colds.push_back(entry["cold_ms"].get<double>());
-  std::sort(colds.begin(), colds.end());
-  const double median_cold = colds[colds.size() / 2];
+  const double median_cold = bench::median(colds);
   fmt::print(
       "  cold: median {:.1f} ms = {:.2f} x the 50 ms target, worst {:.1f} ms (the first compile of a process also\n"
       "  pages in LLVM's code); warm: worst {:.2f} ms = {:.2f} x the 2 ms target\n\n",

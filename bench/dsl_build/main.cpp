@@ -15,6 +15,7 @@
 #include <fstream>
 #include <vector>
 
+#include "bench/stats.hpp"
 #include "dsl/builder.hpp"
 #include "dsl/hash.hpp"
 #include "dsl/printer.hpp"
@@ -29,10 +30,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs[xs.size() / 2];
-}
+using bench::median;
 
 std::size_t count_nodes(const ir::Block& block) {
   std::size_t n = block.nodes.size();

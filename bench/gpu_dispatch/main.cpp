@@ -27,6 +27,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/stats.hpp"
 #include "dsl/interpreter.hpp"
 #include "dsl/library/attention.hpp"
 #include "frontend/program.hpp"
@@ -41,10 +42,7 @@ struct Work {
   std::int32_t tier, request, head, kv_start, kv_len;
 };
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
+using bench::median;
 
 std::vector<f16_t> random_f16(std::size_t count, std::mt19937& rng) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);

@@ -22,6 +22,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/stats.hpp"
 #include "dsl/interpreter.hpp"
 #include "dsl/library/attention.hpp"
 #include "runtime/cuda/cuda_kernel.hpp"
@@ -31,10 +32,7 @@ using namespace pto;
 
 namespace {
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
+using bench::median;
 
 // Median ms of `repeats` runs of `enqueue` on `stream`, timed with events, after `warmup`.
 template <typename F>

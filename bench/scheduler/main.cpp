@@ -23,6 +23,7 @@
 #include <random>
 
 #include "bench/scheduler/baseline_pool.hpp"
+#include "bench/stats.hpp"
 #include "runtime/task_graph.hpp"
 
 using namespace pto;
@@ -118,9 +119,7 @@ Phases median_phases(int repeats, const std::function<Phases()>& once) {
     build.push_back(p.build_ns);
     run.push_back(p.run_ns);
   }
-  std::sort(build.begin(), build.end());
-  std::sort(run.begin(), run.end());
-  return {build[build.size() / 2], run[run.size() / 2]};
+  return {bench::median(build), bench::median(run)};
 }
 
 }  // namespace
@@ -154,8 +153,7 @@ int main(int argc, char** argv) {
       const Phases ours = median_phases(repeats, [&] { return run_ours(executor, shape); });
       std::vector<double> streams;
       for (int r = 0; r < repeats; ++r) streams.push_back(stream_ours(executor, shape));
-      std::sort(streams.begin(), streams.end());
-      const double stream = streams[streams.size() / 2];
+      const double stream = bench::median(streams);
       const Phases base = median_phases(repeats, [&] { return run_baseline(pool, shape); });
       fmt::print("  {:<12}{:>8}{:>8}  {:>10.1f}{:>10.2f}{:>11.1f}  {:>10.1f}{:>11.1f}  {:>9.2f}x\n", name, n, workers,
                  ours.run_ns, 1e3 / ours.run_ns, ours.build_ns, stream, base.run_ns, base.run_ns / ours.run_ns);

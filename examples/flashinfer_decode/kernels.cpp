@@ -4,6 +4,8 @@
 #include <cmath>
 #include <optional>
 
+#include "dsl/library/attention.hpp"
+
 namespace flashinfer {
 
 namespace {
@@ -22,19 +24,13 @@ constexpr std::int64_t cpu_block_rows[] = {32, 64, 96, 128};
 constexpr std::int64_t gpu_block_rows[] = {64, 64, 128, 128};
 constexpr std::int64_t gpu_paged_block_rows[] = {64, 64, 64, 64};
 
-struct Softmax {
-  tl::Value m, l, acc;
-};
+using pto::library::OnlineSoftmax;
 
-// One online-softmax step over a block of K/V rows whose first `valid` rows are real.
-Softmax step(const tl::Value& q, const tl::Value& k_block, const tl::Value& v_block, const tl::Scalar& valid,
-             std::int64_t rows, double scale, const Softmax& in) {
-  auto s = tl::matmul(q, tl::trans(k_block)) * scale;
-  s = tl::where(tl::lt(tl::iota(1, rows, 1), valid), s, -INFINITY);  // the tail past kv_len
-  auto m = tl::maximum(in.m, tl::rowmax(s));
-  auto p = tl::exp(s - m);
-  auto correction = tl::exp(in.m - m);
-  return {m, in.l * correction + tl::rowsum(p), in.acc * correction + tl::matmul(p, v_block)};
+// One online-softmax step over K/V blocks already loaded (the library's step).
+OnlineSoftmax step(const tl::Value& q, const tl::Value& k_block, const tl::Value& v_block, const tl::Scalar& valid,
+                   std::int64_t rows, double scale, const OnlineSoftmax& in) {
+  return pto::library::online_softmax_step(
+      q, k_block, [&] { return v_block; }, valid, rows, scale, in);
 }
 
 void build_tier(tl::Builder& k, KvLayout layout, std::int64_t head_dim, std::int64_t page_size,
@@ -48,14 +44,14 @@ void build_tier(tl::Builder& k, KvLayout layout, std::int64_t head_dim, std::int
   auto o = k.out(tl::tile(1, head_dim, tl::f32), "o");
   auto lse = k.out(tl::tile(1, 1, tl::f32), "lse");
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  const Softmax init{tl::full(1, 1, tl::f32, -INFINITY), tl::zeros(1, 1, tl::f32), tl::zeros(1, head_dim, tl::f32)};
-  Softmax out;
+  const OnlineSoftmax init = pto::library::online_softmax_start(head_dim);
+  OnlineSoftmax out;
   if (layout == KvLayout::contiguous) {
     const std::int64_t rows = rows_per_step;
     auto [m, l, acc] = tl::for_range(0, kv_len, rows, {init.m, init.l, init.acc},
                                      [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
                                        auto valid = kv_len - j;  // rows past it read 0 and are masked
-                                       const Softmax next =
+                                       const OnlineSoftmax next =
                                            step(q, tl::load(K, j, rows, valid), tl::load(V, j, rows, valid), valid,
                                                 rows, scale, {m_in, l_in, acc_in});
                                        return tl::carry(next.m, next.l, next.acc);
@@ -68,7 +64,7 @@ void build_tier(tl::Builder& k, KvLayout layout, std::int64_t head_dim, std::int
     auto last_page = (kv_len + (page_size - 1)) / page_size - 1;
     auto [m, l, acc] = tl::for_range(0, kv_len, per_step * page_size, {init.m, init.l, init.acc},
                                      [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
-                                       Softmax state{m_in, l_in, acc_in};
+                                       OnlineSoftmax state{m_in, l_in, acc_in};
                                        for (std::int64_t p = 0; p < per_step; ++p) {
                                          auto valid = kv_len - (j + p * page_size);
                                          auto page = tl::load_scalar(*pages, tl::minimum(j / page_size + p, last_page));

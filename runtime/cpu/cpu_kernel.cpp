@@ -44,17 +44,18 @@ CpuKernel::CpuKernel(tl::KernelInstance instance) : instance_(std::move(instance
 }
 
 void CpuKernel::run(const KernelArgs& args) const {
+  run_bound(args.positional(instance_.ir()));
+}
+
+void CpuKernel::run_bound(const Bindings& bindings) const {
   if (engine_ == Engine::interpreter) {
-    interpret(instance_, args);
+    interpret_bound(instance_.ir(), bindings);
     return;
   }
   const ir::Kernel& kernel = instance_.ir();
-  args.check_against(kernel);
   thread_local std::vector<ArgSlot> slots;  // reused: no allocation per call
-  slots.assign(kernel.params.size(), ArgSlot{});
-  for (std::size_t i = 0; i < kernel.params.size(); ++i) {
-    slots[i] = slot_for(args.bindings().at(kernel.params[i].name));
-  }
+  slots.resize(bindings.size());
+  for (std::size_t i = 0; i < bindings.size(); ++i) slots[i] = slot_for(bindings[i]);
   // Tiles live in per-thread scratch memory, grown on demand and reused across calls.
   struct Scratch {
     void* memory = nullptr;

@@ -23,6 +23,9 @@ class CpuKernel {
   explicit CpuKernel(tl::KernelInstance instance);
 
   void run(const KernelArgs& args) const;
+  // Positional bindings. Precondition: they passed check_bindings (Programs check each
+  // task's once, when they enumerate it).
+  void run_bound(const Bindings& bindings) const;
 
   Engine engine() const noexcept { return engine_; }
   const tl::KernelInstance& instance() const noexcept { return instance_; }

@@ -707,14 +707,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     const bool is_mean = reduction.kind == ir::ReduceKind::mean;
     const bool floating = is_float(in_type.dtype);
     llvm::Type* type = compute_type(result.dtype);
-    llvm::Value* init = nullptr;
-    if (floating) {
-      init = llvm::ConstantFP::get(f32_, is_max ? -INFINITY : is_min ? INFINITY : 0.0);
-    } else {
-      init = is_max   ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()))
-             : is_min ? llvm::ConstantInt::get(type, llvm::APInt::getSignedMaxValue(type->getIntegerBitWidth()))
-                      : llvm::ConstantInt::get(type, 0);
-    }
+    llvm::Value* init = identity(ir::identity(reduction.kind), floating, type);
     auto combine = [&](llvm::Value* acc, llvm::Value* v) -> llvm::Value* {
       v = convert(v, in_type.dtype, result.dtype);
       if (floating) {
@@ -750,6 +743,22 @@ class Lowering : public ir::NodeVisitor<Lowering> {
         });
       }
     }
+  }
+
+  // A reduction's starting value (dsl/op_table.hpp's identity) in its compute type.
+  llvm::Value* identity(ir::ReduceIdentity identity, bool floating, llvm::Type* type) {
+    const unsigned bits = floating ? 0 : type->getIntegerBitWidth();
+    switch (identity) {
+      case ir::ReduceIdentity::zero:
+        return floating ? llvm::ConstantFP::get(f32_, 0.0) : llvm::ConstantInt::get(type, 0);
+      case ir::ReduceIdentity::lowest:
+        return floating ? llvm::ConstantFP::get(f32_, -INFINITY)
+                        : llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(bits));
+      case ir::ReduceIdentity::highest:
+        return floating ? llvm::ConstantFP::get(f32_, INFINITY)
+                        : llvm::ConstantInt::get(type, llvm::APInt::getSignedMaxValue(bits));
+    }
+    throw InternalError("LLVM lowering: reduce identity out of range");
   }
 
   // acc = init; for n in [0, count): acc = step(acc, n); returns acc (a phi-carried loop).

@@ -853,13 +853,7 @@ class Generator : public ir::NodeVisitor<Generator> {
     const bool is_mean = reduction.kind == ir::ReduceKind::mean;
     const DType dtype = type.dtype;
     const char* ctype = compute_type(dtype);
-    const std::string init = is_max   ? (is_float(dtype)       ? "__int_as_float(0xff800000)"
-                                         : dtype == DType::i32 ? "(-2147483647 - 1)"
-                                                               : "(-9223372036854775807LL - 1)")
-                             : is_min ? (is_float(dtype)       ? "__int_as_float(0x7f800000)"
-                                         : dtype == DType::i32 ? "2147483647"
-                                                               : "9223372036854775807LL")
-                                      : fmt::format("({})0", ctype);
+    const std::string init = identity(ir::identity(reduction.kind), dtype);
     auto combine = [&](const std::string& a, const std::string& b) {
       if (is_max)
         return is_float(dtype) ? fmt::format("pto::max_nan({}, {})", a, b) : fmt::format("pto::max_int({}, {})", a, b);
@@ -912,6 +906,23 @@ class Generator : public ir::NodeVisitor<Generator> {
     }
     indent_ -= 2;
     line("}}");
+  }
+
+  // A reduction's starting value (dsl/op_table.hpp's identity) as a literal of `dtype`'s
+  // compute type.
+  static std::string identity(ir::ReduceIdentity identity, DType dtype) {
+    switch (identity) {
+      case ir::ReduceIdentity::zero: return fmt::format("({})0", compute_type(dtype));
+      case ir::ReduceIdentity::lowest:
+        return is_float(dtype)       ? "__int_as_float(0xff800000)"
+               : dtype == DType::i32 ? "(-2147483647 - 1)"
+                                     : "(-9223372036854775807LL - 1)";
+      case ir::ReduceIdentity::highest:
+        return is_float(dtype)       ? "__int_as_float(0x7f800000)"
+               : dtype == DType::i32 ? "2147483647"
+                                     : "9223372036854775807LL";
+    }
+    throw InternalError("CUDA codegen: reduce identity out of range");
   }
 
   void matmul(const ir::Node& node) {

@@ -81,13 +81,13 @@ void CudaKernel::raise(const KernelFault& fault, const std::vector<ArgSlot>& slo
 
 void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& device) const {
   const ir::Kernel& kernel = instance_.ir();
-  args.check_against(kernel);
+  const Bindings bindings = args.positional(kernel);
   Stream stream(device);
   std::vector<ArgSlot> slots(kernel.params.size());
   std::vector<DeviceBuffer> buffers(kernel.params.size());
   std::vector<std::size_t> sizes(kernel.params.size(), 0);
   for (std::size_t i = 0; i < kernel.params.size(); ++i) {
-    const KernelArgs::Binding& binding = args.bindings().at(kernel.params[i].name);
+    const Binding& binding = bindings[i];
     ArgSlot& slot = slots[i];
     slot = slot_for(binding);
     if (const auto* tensor = std::get_if<TensorView>(&binding)) {

@@ -4,10 +4,12 @@
 // fails here until the sweep exercises it and the docs describe it.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "dsl/op_table.hpp"
@@ -22,13 +24,38 @@ std::string read_source(const std::string& relative) {
   return text.str();
 }
 
-// The section of docs/dsl.md that lists the ops.
-std::string op_reference() {
+// The `code` spans of docs/dsl.md's op reference: where an op's entry names it.
+std::vector<std::string> op_reference_spans() {
   const std::string docs = read_source("docs/dsl.md");
   const auto start = docs.find("## Op reference");
   REQUIRE(start != std::string::npos);
   const auto end = docs.find("\n## ", start + 1);
-  return docs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  const std::string section = docs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::vector<std::string> spans;
+  for (std::size_t open = section.find('`'); open != std::string::npos; open = section.find('`', open + 1)) {
+    const std::size_t close = section.find('`', open + 1);
+    if (close == std::string::npos) break;
+    spans.push_back(section.substr(open + 1, close - open - 1));
+    open = close;
+  }
+  return spans;
+}
+
+bool is_identifier_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+// Whether some span names `word` as a whole identifier (`exp log sqrt` names log; the
+// prose around the spans does not count).
+bool names(const std::vector<std::string>& spans, const std::string& word) {
+  for (const std::string& span : spans) {
+    for (std::size_t at = span.find(word); at != std::string::npos; at = span.find(word, at + 1)) {
+      const bool starts = at == 0 || !is_identifier_char(span[at - 1]);
+      const bool ends = at + word.size() == span.size() || !is_identifier_char(span[at + word.size()]);
+      if (starts && ends) return true;
+    }
+  }
+  return false;
 }
 
 struct Spelling {
@@ -50,21 +77,20 @@ const std::map<std::string, Spelling>& spelled_otherwise() {
 
 TEST_CASE("every op of dsl/ir.hpp is exercised by the ops sweep and described in docs/dsl.md") {
   const std::string sweep = read_source("tests/dsl/ops_test.cpp");
-  const std::string docs = op_reference();
+  const std::vector<std::string> docs = op_reference_spans();
   int ops = 0;
-#define PTO_CHECK_OP(op, category)                                                                                     \
-  {                                                                                                                    \
-    ++ops;                                                                                                             \
-    const std::string name = #op;                                                                                      \
-    const auto other = spelled_otherwise().find(name);                                                                 \
-    const Spelling spelling =                                                                                          \
-        other != spelled_otherwise().end() ? other->second : Spelling{"tl::" + name + "(", name};                      \
-    CHECK_MESSAGE(sweep.find(spelling.sweep) != std::string::npos,                                                     \
-                  "op '" << name << "' is not exercised by tests/dsl/ops_test.cpp (no '" << spelling.sweep             \
-                         << "' there): add it to the sweep, which holds the three executors to each other");           \
-    CHECK_MESSAGE(                                                                                                     \
-        docs.find(spelling.docs) != std::string::npos,                                                                 \
-        "op '" << name << "' is not in docs/dsl.md's op reference (no '" << spelling.docs << "' there): describe it"); \
+#define PTO_CHECK_OP(op, category)                                                                             \
+  {                                                                                                            \
+    ++ops;                                                                                                     \
+    const std::string name = #op;                                                                              \
+    const auto other = spelled_otherwise().find(name);                                                         \
+    const Spelling spelling =                                                                                  \
+        other != spelled_otherwise().end() ? other->second : Spelling{"tl::" + name + "(", name};              \
+    CHECK_MESSAGE(sweep.find(spelling.sweep) != std::string::npos,                                             \
+                  "op '" << name << "' is not exercised by tests/dsl/ops_test.cpp (no '" << spelling.sweep     \
+                         << "' there): add it to the sweep, which holds the three executors to each other");   \
+    CHECK_MESSAGE(names(docs, spelling.docs), "op '" << name << "' is not in docs/dsl.md's op reference (no `" \
+                                                     << spelling.docs << "` there): describe it");             \
   }
   PTO_IR_OPS(PTO_CHECK_OP)
 #undef PTO_CHECK_OP
