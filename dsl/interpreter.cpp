@@ -190,6 +190,8 @@ std::int64_t compare(ir::CompareOp op, T a, T b) {
 }
 
 class Interpreter : public ir::NodeVisitor<Interpreter> {
+  friend class ir::NodeVisitor<Interpreter>;
+
  public:
   Interpreter(const ir::Kernel& kernel, const Bindings& bindings)
       : kernel_(kernel), slots_(kernel.values.size()), bindings_(bindings) {}
@@ -226,35 +228,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     }
   }
 
-  // ---- NodeVisitor: one handler per category ------------------------------------------------
- public:
-  void visit_param(const ir::Node& node) { param(node); }
-  void visit_constant(const ir::Node& node) { constant(node); }
-  void visit_memory(const ir::Node& node) {
-    switch (ir::as_memory(node.op)) {
-      case ir::MemoryOp::load: return load(node);
-      case ir::MemoryOp::load_scalar: return load_scalar(node);
-      case ir::MemoryOp::read_output: return read_output(node);
-      case ir::MemoryOp::store: return store(node);
-    }
-  }
-  void visit_binary(const ir::Node& node) { elementwise(node); }
-  void visit_compare(const ir::Node& node) { elementwise(node); }
-  void visit_select(const ir::Node& node) { elementwise(node); }
-  void visit_cast(const ir::Node& node) { elementwise(node); }
-  void visit_unary(const ir::Node& node) { elementwise(node); }
-  void visit_reduce(const ir::Node& node) { reduce(node); }
-  void visit_matmul(const ir::Node& node) { matmul(node); }
-  void visit_shape(const ir::Node& node) { transpose(node); }
-  void visit_control(const ir::Node& node) {
-    switch (ir::as_control(node.op)) {
-      case ir::ControlOp::for_range: return loop(node);
-      case ir::ControlOp::yield: return;  // read by the enclosing loop
-    }
-  }
-
- private:
-  void param(const ir::Node& node) {
+  void visit_param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const Binding& binding = bindings_[static_cast<std::size_t>(node.param)];
     Slot& s = slot(p.value);
@@ -288,7 +262,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     return s;
   }
 
-  void constant(const ir::Node& node) {
+  void visit_constant(const ir::Node& node) {
     const ir::Type& t = type(node.results[0]);
     Slot s = make(t);
     for (std::int64_t r = 0; r < t.rows; ++r) {
@@ -314,7 +288,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     }
   }
 
-  void load(const ir::Node& node) {
+  void visit_load(const ir::Node& node) {
     const ir::Type& t = type(node.results[0]);
     const TensorView& src = tensor(node.param);
     const std::int64_t row = index(node.operands[1]);
@@ -339,7 +313,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     slot(node.results[0]) = std::move(s);
   }
 
-  void load_scalar(const ir::Node& node) {
+  void visit_load_scalar(const ir::Node& node) {
     const ir::Type& t = type(node.results[0]);
     const TensorView& src = tensor(node.param);
     const std::int64_t row = index(node.operands[1]);
@@ -356,7 +330,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     slot(node.results[0]) = std::move(s);
   }
 
-  void store(const ir::Node& node) {
+  void visit_store(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const ir::Type& vt = type(node.operands[1]);
     const Slot& v = slot(node.operands[1]);
@@ -377,11 +351,11 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     }
   }
 
-  void read_output(const ir::Node& node) {
+  void visit_read_output(const ir::Node& node) {
     slot(node.results[0]) = read_tile(tensor(node.param), type(node.results[0]));
   }
 
-  void elementwise(const ir::Node& node) {
+  void visit_elementwise(const ir::Node& node) {
     const ir::Type& t = type(node.results[0]);
     std::vector<const ir::Type*> in_types;
     std::vector<const Slot*> in;
@@ -465,7 +439,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     out.i[k] = wrap(t.dtype, result);
   }
 
-  void reduce(const ir::Node& node) {
+  void visit_reduce(const ir::Node& node) {
     const ir::Type& in_type = type(node.operands[0]);
     const ir::Type& t = type(node.results[0]);
     const Slot& x = slot(node.operands[0]);
@@ -502,7 +476,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     slot(node.results[0]) = std::move(s);
   }
 
-  void matmul(const ir::Node& node) {
+  void visit_matmul(const ir::Node& node) {
     const ir::Type& at_ = type(node.operands[0]);
     const ir::Type& bt = type(node.operands[1]);
     const Slot& a = slot(node.operands[0]);
@@ -522,7 +496,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     slot(node.results[0]) = std::move(s);
   }
 
-  void transpose(const ir::Node& node) {
+  void visit_shape(const ir::Node& node) {
     const ir::Type& in_type = type(node.operands[0]);
     const ir::Type& t = type(node.results[0]);
     const Slot& x = slot(node.operands[0]);
@@ -541,7 +515,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     slot(node.results[0]) = std::move(s);
   }
 
-  void loop(const ir::Node& node) {
+  void visit_for_range(const ir::Node& node) {
     const ir::Block& body = *node.body;
     const std::size_t carried = node.results.size();
     for (std::size_t i = 0; i < carried; ++i) slot(body.arguments[i + 1]) = slot(node.operands[i + 2]);
@@ -557,6 +531,8 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     }
     for (std::size_t i = 0; i < carried; ++i) slot(node.results[i]) = slot(body.arguments[i + 1]);
   }
+
+  void visit_yield(const ir::Node&) {}  // read by the enclosing loop
 
   const ir::Kernel& kernel_;
   std::vector<Slot> slots_;

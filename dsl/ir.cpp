@@ -65,48 +65,21 @@ Op widen_op(Sub op, const Op (&ops)[N]) noexcept {
 
 }  // namespace
 
-ConstantOp as_constant(Op op) {
-  return narrow_op<ConstantOp>(op, constant_ops, OpCategory::constant);
-}
-MemoryOp as_memory(Op op) {
-  return narrow_op<MemoryOp>(op, memory_ops, OpCategory::memory);
-}
-BinaryOp as_binary(Op op) {
-  return narrow_op<BinaryOp>(op, binary_ops, OpCategory::binary);
-}
-CompareOp as_compare(Op op) {
-  return narrow_op<CompareOp>(op, compare_ops, OpCategory::compare);
-}
-UnaryOp as_unary(Op op) {
-  return narrow_op<UnaryOp>(op, unary_ops, OpCategory::unary);
-}
-ReduceOp as_reduce(Op op) {
-  return narrow_op<ReduceOp>(op, reduce_ops, OpCategory::reduce);
-}
-ControlOp as_control(Op op) {
-  return narrow_op<ControlOp>(op, control_ops, OpCategory::control);
-}
-Op op_of(ConstantOp op) noexcept {
-  return widen_op(op, constant_ops);
-}
-Op op_of(MemoryOp op) noexcept {
-  return widen_op(op, memory_ops);
-}
-Op op_of(BinaryOp op) noexcept {
-  return widen_op(op, binary_ops);
-}
-Op op_of(CompareOp op) noexcept {
-  return widen_op(op, compare_ops);
-}
-Op op_of(UnaryOp op) noexcept {
-  return widen_op(op, unary_ops);
-}
-Op op_of(ReduceOp op) noexcept {
-  return widen_op(op, reduce_ops);
-}
-Op op_of(ControlOp op) noexcept {
-  return widen_op(op, control_ops);
-}
+#define PTO_IR_CATEGORY_ENUM(Sub, lower, ops, cat)   \
+  Sub as_##lower(Op op) {                            \
+    return narrow_op<Sub>(op, ops, OpCategory::cat); \
+  }                                                  \
+  Op op_of(Sub op) noexcept {                        \
+    return widen_op(op, ops);                        \
+  }
+PTO_IR_CATEGORY_ENUM(ConstantOp, constant, constant_ops, constant)
+PTO_IR_CATEGORY_ENUM(MemoryOp, memory, memory_ops, memory)
+PTO_IR_CATEGORY_ENUM(BinaryOp, binary, binary_ops, binary)
+PTO_IR_CATEGORY_ENUM(CompareOp, compare, compare_ops, compare)
+PTO_IR_CATEGORY_ENUM(UnaryOp, unary, unary_ops, unary)
+PTO_IR_CATEGORY_ENUM(ReduceOp, reduce, reduce_ops, reduce)
+PTO_IR_CATEGORY_ENUM(ControlOp, control, control_ops, control)
+#undef PTO_IR_CATEGORY_ENUM
 
 std::string_view name(ParamRole role) noexcept {
   switch (role) {

@@ -23,10 +23,10 @@ Error division_by_zero_error(const ir::Kernel& kernel, const ir::Node& node) {
 
 namespace pto {
 
-Error fault_error(const ir::Kernel& kernel, const ir::KernelIndex& index, const KernelFault& fault,
-                  std::span<const ArgSlot> slots, std::string_view backend) {
+void raise_fault(const ir::Kernel& kernel, const ir::KernelIndex& index, const KernelFault& fault,
+                 std::span<const ArgSlot> slots, std::string_view backend) {
   if (fault.node < 0 || static_cast<std::size_t>(fault.node) >= index.preorder().size()) {
-    return InternalError(
+    throw InternalError(
         fmt::format("{} kernel '{}': fault code {} at unknown node {}", backend, kernel.name, fault.code, fault.node));
   }
   const ir::Node& node = index.node_at(fault.node);
@@ -35,14 +35,14 @@ Error fault_error(const ir::Kernel& kernel, const ir::KernelIndex& index, const 
     case FaultCode::store_out_of_bounds: {
       if (node.param < 0 || static_cast<std::size_t>(node.param) >= slots.size()) break;
       const ArgSlot& slot = slots[static_cast<std::size_t>(node.param)];
-      return out_of_bounds_error(kernel, node, slot.rows, slot.cols, fault.values[0], fault.values[1], fault.values[2],
-                                 fault.values[3]);
+      throw out_of_bounds_error(kernel, node, slot.rows, slot.cols, fault.values[0], fault.values[1], fault.values[2],
+                                fault.values[3]);
     }
-    case FaultCode::division_by_zero: return division_by_zero_error(kernel, node);
+    case FaultCode::division_by_zero: throw division_by_zero_error(kernel, node);
     case FaultCode::none: break;
   }
-  return InternalError(fmt::format("{} kernel '{}': fault code {} at node {} ({}) cannot occur there", backend,
-                                   kernel.name, fault.code, fault.node, ir::name(node.op)));
+  throw InternalError(fmt::format("{} kernel '{}': fault code {} at node {} ({}) cannot occur there", backend,
+                                  kernel.name, fault.code, fault.node, ir::name(node.op)));
 }
 
 }  // namespace pto

@@ -22,10 +22,10 @@ Error out_of_bounds_error(const ir::Kernel& kernel, const ir::Node& node, std::i
 
 Error division_by_zero_error(const ir::Kernel& kernel, const ir::Node& node);
 
-// The interpreter's error for a fault a compiled kernel recorded; `slots` are the task's
-// arguments (the tensor extents the message names). A code or node that cannot occur is an
-// InternalError naming `backend`.
-Error fault_error(const ir::Kernel& kernel, const ir::KernelIndex& index, const KernelFault& fault,
-                  std::span<const ArgSlot> slots, std::string_view backend);
+// Throws the interpreter's error for a fault a compiled kernel recorded; `slots` are the
+// task's arguments (the tensor extents the message names). A code or node that cannot occur
+// throws an InternalError naming `backend`.
+[[noreturn]] void raise_fault(const ir::Kernel& kernel, const ir::KernelIndex& index, const KernelFault& fault,
+                              std::span<const ArgSlot> slots, std::string_view backend);
 
 }  // namespace pto

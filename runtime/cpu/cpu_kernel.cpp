@@ -77,7 +77,7 @@ void CpuKernel::run_bound(const Bindings& bindings) const {
   KernelFault fault;
   const auto function = reinterpret_cast<KernelFunction>(function_);
   if (function(slots.data(), scratch.memory, &fault) == static_cast<std::int32_t>(FaultCode::none)) return;
-  throw fault_error(kernel, instance_.index(), fault, slots, "cpu");
+  raise_fault(kernel, instance_.index(), fault, slots, "cpu");
 }
 
 }  // namespace pto::cpu

@@ -50,6 +50,8 @@ struct ScratchLayout {
 };
 
 class Lowering : public ir::NodeVisitor<Lowering> {
+  friend class ir::NodeVisitor<Lowering>;
+
  public:
   Lowering(const ir::Kernel& kernel, const ir::KernelIndex& index, llvm::LLVMContext& context, llvm::Module& module,
            const std::string& symbol)
@@ -347,35 +349,9 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     }
   }
 
-  // ---- NodeVisitor: one handler per category ------------------------------------------------
- public:
-  void visit_param(const ir::Node& node) { param(node); }
-  void visit_constant(const ir::Node& node) { constant(node); }
-  void visit_memory(const ir::Node& node) {
-    switch (ir::as_memory(node.op)) {
-      case ir::MemoryOp::load: return load(node);
-      case ir::MemoryOp::load_scalar: return load_scalar(node);
-      case ir::MemoryOp::read_output: return read_output(node);
-      case ir::MemoryOp::store: return store(node);
-    }
-  }
-  void visit_binary(const ir::Node& node) { elementwise(node); }
-  void visit_compare(const ir::Node& node) { elementwise(node); }
-  void visit_select(const ir::Node& node) { elementwise(node); }
-  void visit_cast(const ir::Node& node) { elementwise(node); }
-  void visit_unary(const ir::Node& node) { elementwise(node); }
-  void visit_reduce(const ir::Node& node) { reduce(node); }
-  void visit_matmul(const ir::Node& node) { matmul(node); }
-  void visit_shape(const ir::Node& node) { transpose(node); }
-  void visit_control(const ir::Node& node) {
-    switch (ir::as_control(node.op)) {
-      case ir::ControlOp::for_range: return for_range(node);
-      case ir::ControlOp::yield: return;  // handled by the enclosing loop
-    }
-  }
+  // ---- nodes: NodeVisitor's handlers ----------------------------------------------------------
 
- private:
-  void param(const ir::Node& node) {
+  void visit_param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     if (p.type.is_scalar()) {
       values_[static_cast<std::size_t>(p.value)] =
@@ -396,7 +372,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     });
   }
 
-  void constant(const ir::Node& node) {
+  void visit_constant(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     auto number = [&](double x) -> llvm::Value* {
@@ -434,7 +410,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     fault_if(b_.CreateAnd(nonempty, outside), node, code, {row, col, vr, vc});
   }
 
-  void load(const ir::Node& node) {
+  void visit_load(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     llvm::Value* row = as_i64(node.operands[1]);
@@ -467,7 +443,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     });
   }
 
-  void load_scalar(const ir::Node& node) {
+  void visit_load_scalar(const ir::Node& node) {
     llvm::Value* row = as_i64(node.operands[1]);
     llvm::Value* col = as_i64(node.operands[2]);
     bounds_check(node, node.param, row, col, i64(1), i64(1), FaultCode::load_out_of_bounds);
@@ -477,7 +453,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
         load_memory(slot_field(node.param, ArgSlotField::data), dtype, offset);
   }
 
-  void store(const ir::Node& node) {
+  void visit_store(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const ir::ValueId value = node.operands[1];
     const ir::Type& type = kernel_.type_of(value);
@@ -503,7 +479,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     });
   }
 
-  void read_output(const ir::Node& node) { copy_tile_in(node.param, node.results[0]); }
+  void visit_read_output(const ir::Node& node) { copy_tile_in(node.param, node.results[0]); }
 
   // One element of an elementwise op, from operand values in their compute types.
   llvm::Value* apply(const ir::Node& node, const ir::Type& result, const std::vector<llvm::Value*>& in,
@@ -676,7 +652,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
         fmt::format("LLVM lowering: {} of an integer (the verifier rejects it)", ir::name(ir::op_of(op))));
   }
 
-  void elementwise(const ir::Node& node) {
+  void visit_elementwise(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     if (index_.fused(id)) return;  // its consumer computes it
     const ir::Type& result = kernel_.type_of(id);
@@ -695,7 +671,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     });
   }
 
-  void reduce(const ir::Node& node) {
+  void visit_reduce(const ir::Node& node) {
     const ir::ValueId input = node.operands[0];
     const ir::ValueId id = node.results[0];
     const ir::Type& in_type = kernel_.type_of(input);
@@ -790,7 +766,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     return definition != nullptr && definition->op == ir::Op::trans ? definition : nullptr;
   }
 
-  void matmul(const ir::Node& node) {
+  void visit_matmul(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     const ir::Type& result = kernel_.type_of(id);
     const ir::ValueId a = node.operands[0];
@@ -828,7 +804,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     });
   }
 
-  void transpose(const ir::Node& node) {
+  void visit_shape(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     // Only matmul reads it: matmul reads the input in place, no copy is needed.
     if (!index_.read_outside_matmul(id)) return;
@@ -844,7 +820,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
                      llvm::MaybeAlign(tile_alignment), static_cast<std::uint64_t>(bytes));
   }
 
-  void for_range(const ir::Node& node) {
+  void visit_for_range(const ir::Node& node) {
     const ir::Block& body = *node.body;
     const std::size_t carried = node.results.size();
     llvm::Type* index_type = compute_type(kernel_.type_of(body.arguments[0]).dtype);
@@ -899,6 +875,8 @@ class Lowering : public ir::NodeVisitor<Lowering> {
       }
     }
   }
+
+  void visit_yield(const ir::Node&) {}  // handled by the enclosing loop
 
   const ir::Kernel& kernel_;
   const ir::KernelIndex& index_;

@@ -88,6 +88,8 @@ struct TileSlot {
 };
 
 class Generator : public ir::NodeVisitor<Generator> {
+  friend class ir::NodeVisitor<Generator>;
+
  public:
   Generator(const ir::Kernel& kernel, const ir::KernelIndex& index, std::uint64_t hash)
       : kernel_(kernel), index_(index), hash_(hash) {
@@ -434,9 +436,8 @@ class Generator : public ir::NodeVisitor<Generator> {
 
   void emit(const ir::Node& node) { visit(node); }
 
-  // ---- NodeVisitor: one handler per category ------------------------------------------------
- public:
-  void visit_param(const ir::Node& node) { param(node); }
+  // ---- nodes: NodeVisitor's handlers ----------------------------------------------------------
+
   void visit_constant(const ir::Node& node) {
     switch (ir::as_constant(node.op)) {
       case ir::ConstantOp::constant: {
@@ -448,38 +449,14 @@ class Generator : public ir::NodeVisitor<Generator> {
       case ir::ConstantOp::iota: return;  // computed where they are read
     }
   }
-  void visit_memory(const ir::Node& node) {
+  void visit_read_output(const ir::Node& node) {
     comment(node);
-    switch (ir::as_memory(node.op)) {
-      case ir::MemoryOp::load: return load(node);
-      case ir::MemoryOp::load_scalar: return load_scalar(node);
-      case ir::MemoryOp::read_output: return read_tile_param(node.results[0], node.param);
-      case ir::MemoryOp::store: return store(node);
-    }
-  }
-  void visit_binary(const ir::Node& node) { elementwise(node); }
-  void visit_compare(const ir::Node& node) { elementwise(node); }
-  void visit_select(const ir::Node& node) { elementwise(node); }
-  void visit_cast(const ir::Node& node) { elementwise(node); }
-  void visit_unary(const ir::Node& node) { elementwise(node); }
-  void visit_reduce(const ir::Node& node) {
-    comment(node);
-    reduce(node);
-  }
-  void visit_matmul(const ir::Node& node) {
-    comment(node);
-    matmul(node);
+    read_tile_param(node.results[0], node.param);
   }
   void visit_shape(const ir::Node&) {}  // trans: a view, read with swapped indices
-  void visit_control(const ir::Node& node) {
-    switch (ir::as_control(node.op)) {
-      case ir::ControlOp::for_range: comment(node); return for_range(node);
-      case ir::ControlOp::yield: return;  // for_range writes the next values
-    }
-  }
+  void visit_yield(const ir::Node&) {}  // for_range writes the next values
 
- private:
-  void param(const ir::Node& node) {
+  void visit_param(const ir::Node& node) {
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const ir::ValueId id = p.value;
     if (p.type.is_scalar()) {
@@ -504,7 +481,7 @@ class Generator : public ir::NodeVisitor<Generator> {
     barrier();
   }
 
-  void elementwise(const ir::Node& node) {
+  void visit_elementwise(const ir::Node& node) {
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     if (type.is_scalar()) {
@@ -538,7 +515,8 @@ class Generator : public ir::NodeVisitor<Generator> {
 
   // Every thread reads the same element (one broadcast transaction); the value is a
   // register like any scalar.
-  void load_scalar(const ir::Node& node) {
+  void visit_load_scalar(const ir::Node& node) {
+    comment(node);
     const ir::ValueId id = node.results[0];
     const DType dtype = kernel_.type_of(id).dtype;
     const std::string row = var(id) + "_row", col = var(id) + "_col";
@@ -588,7 +566,8 @@ class Generator : public ir::NodeVisitor<Generator> {
     return narrow(dtype, literal(dtype, node.number));
   }
 
-  void load(const ir::Node& node) {
+  void visit_load(const ir::Node& node) {
+    comment(node);
     const ir::ValueId id = node.results[0];
     if (const auto prefetched = prefetched_.find(&node); prefetched != prefetched_.end()) {
       return load_prefetched(node, *prefetched->second);
@@ -792,7 +771,8 @@ class Generator : public ir::NodeVisitor<Generator> {
     });
   }
 
-  void store(const ir::Node& node) {
+  void visit_store(const ir::Node& node) {
+    comment(node);
     const ir::Param& p = kernel_.params[static_cast<std::size_t>(node.param)];
     const ir::ValueId value = node.operands[1];
     const ir::Type& type = kernel_.type_of(value);
@@ -841,7 +821,8 @@ class Generator : public ir::NodeVisitor<Generator> {
     return &node;
   }
 
-  void reduce(const ir::Node& node) {
+  void visit_reduce(const ir::Node& node) {
+    comment(node);
     const ir::ValueId id = node.results[0];
     const ir::ValueId input = node.operands[0];
     const ir::Type& in_type = kernel_.type_of(input);
@@ -925,7 +906,8 @@ class Generator : public ir::NodeVisitor<Generator> {
     throw InternalError("CUDA codegen: reduce identity out of range");
   }
 
-  void matmul(const ir::Node& node) {
+  void visit_matmul(const ir::Node& node) {
+    comment(node);
     if (tensor_core_dtype(node)) return matmul_mma(node);
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
@@ -1051,7 +1033,8 @@ class Generator : public ir::NodeVisitor<Generator> {
     });
   }
 
-  void for_range(const ir::Node& node) {
+  void visit_for_range(const ir::Node& node) {
+    comment(node);
     const ir::Block& body = *node.body;
     const std::size_t carried = node.results.size();
     const ir::ValueId index = body.arguments[0];

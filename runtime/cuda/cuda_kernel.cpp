@@ -76,7 +76,7 @@ void CudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr task_
 
 void CudaKernel::raise(const KernelFault& fault, const std::vector<ArgSlot>& slots) const {
   if (fault.code == 0) return;
-  throw fault_error(instance_.ir(), instance_.index(), fault, slots, "cuda");
+  raise_fault(instance_.ir(), instance_.index(), fault, slots, "cuda");
 }
 
 void CudaKernel::run(const KernelArgs& args, const std::shared_ptr<Device>& device) const {

@@ -39,3 +39,16 @@ TEST_CASE("SourceLocation::current() as a default argument captures the caller's
   CHECK(where.line == expected_line);
   CHECK(std::string_view(where.file).ends_with("error_test.cpp"));
 }
+
+TEST_CASE("pto::InternalError is a pto::Error that says it is a PTO-RT bug and where it was found") {
+  try {
+    PTO_INTERNAL_CHECK(1 + 1 == 3, "arithmetic broke");
+    FAIL("PTO_INTERNAL_CHECK did not throw");
+  } catch (const pto::InternalError& error) {
+    const std::string text = error.what();
+    CHECK(text.find("1 + 1 == 3: arithmetic broke") != std::string::npos);
+    CHECK(text.find("(a PTO-RT bug, detected at error_test.cpp:") != std::string::npos);
+  }
+  CHECK_THROWS_AS(throw pto::InternalError("x"), pto::Error);
+  CHECK_NOTHROW(PTO_INTERNAL_CHECK(true, "never"));
+}

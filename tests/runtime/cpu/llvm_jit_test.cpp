@@ -1,5 +1,6 @@
 // The LLVM JIT's caches (memory, disk; corrupt and stale entries) and concurrent use.
 #include "runtime/cpu/llvm_jit.hpp"
+#include "runtime/cpu/lowering_hash.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -104,6 +105,16 @@ TEST_CASE("jit cache: keys differ per kernel structure and carry the LLVM versio
   CHECK(jit.cache_key(a.hash()) != jit.cache_key(b.hash()));
   CHECK(jit.cache_key(a.hash()).find("llvm-") != std::string::npos);
   CHECK(jit.cache_key(a.hash()).find(jit.host_cpu()) != std::string::npos);
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("jit cache: keys carry a hash of the lowering's sources, not a hand-bumped version") {
+  const auto folder = fresh_folder("lowering-key");
+  LlvmJit jit(folder);
+  const std::string lowering = PTO_LLVM_LOWERING_HASH;
+  CHECK(lowering.size() == 16);
+  CHECK(lowering.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(jit.cache_key(scale_kernel(2.0).hash()).find("|lowering-" + lowering + "|") != std::string::npos);
   std::filesystem::remove_all(folder);
 }
 
