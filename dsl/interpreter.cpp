@@ -364,22 +364,39 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
       in.push_back(&slot(id));
     }
     Slot s = make(t);
+    const ElementOp op = element_op(node.op);
     std::array<std::size_t, 3> idx{};  // elementwise ops take at most 3 operands (where)
     for (std::int64_t r = 0; r < t.rows; ++r) {
       for (std::int64_t c = 0; c < t.cols; ++c) {
         const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
         for (std::size_t n = 0; n < in_types.size(); ++n) idx[n] = at(*in_types[n], r, c);
-        element(node, t, in_types, in, idx, s, k);
+        element(node, op, t, in_types, in, idx, s, k);
       }
     }
     slot(node.results[0]) = std::move(s);
   }
 
-  void element(const ir::Node& node, const ir::Type& t, const std::vector<const ir::Type*>& types,
+  // An elementwise node's op, resolved once per node rather than per element.
+  struct ElementOp {
+    ir::OpCategory category = ir::OpCategory::binary;
+    ir::UnaryOp unary{};
+    ir::BinaryOp binary{};
+    ir::CompareOp compare{};
+  };
+  static ElementOp element_op(ir::Op op) {
+    ElementOp out;
+    out.category = ir::category(op);
+    if (out.category == ir::OpCategory::unary) out.unary = ir::as_unary(op);
+    if (out.category == ir::OpCategory::binary) out.binary = ir::as_binary(op);
+    if (out.category == ir::OpCategory::compare) out.compare = ir::as_compare(op);
+    return out;
+  }
+
+  void element(const ir::Node& node, const ElementOp& op, const ir::Type& t, const std::vector<const ir::Type*>& types,
                const std::vector<const Slot*>& in, const std::array<std::size_t, 3>& idx, Slot& out, std::size_t k) {
     auto fval = [&](std::size_t n) { return in[n]->f[idx[n]]; };
     auto ival = [&](std::size_t n) { return in[n]->i[idx[n]]; };
-    const ir::OpCategory cat = ir::category(node.op);
+    const ir::OpCategory cat = op.category;
     if (cat == ir::OpCategory::select) {
       const bool condition = ival(0) != 0;
       if (is_float(t.dtype)) {
@@ -400,26 +417,24 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     }
     if (cat == ir::OpCategory::unary) {
       if (is_float(t.dtype)) {
-        out.f[k] = unary(ir::as_unary(node.op), fval(0));
+        out.f[k] = unary(op.unary, fval(0));
       } else {
-        out.i[k] = wrap(t.dtype, unary(ir::as_unary(node.op), ival(0)));
+        out.i[k] = wrap(t.dtype, unary(op.unary, ival(0)));
       }
       return;
     }
     const bool float_operands = is_float(types[0]->dtype);
     if (cat == ir::OpCategory::compare) {
-      const ir::CompareOp op = ir::as_compare(node.op);
-      out.i[k] = float_operands ? compare(op, fval(0), fval(1)) : compare(op, ival(0), ival(1));
+      out.i[k] = float_operands ? compare(op.compare, fval(0), fval(1)) : compare(op.compare, ival(0), ival(1));
       return;
     }
-    const ir::BinaryOp op = ir::as_binary(node.op);
     if (float_operands) {
-      out.f[k] = binary(op, fval(0), fval(1));
+      out.f[k] = binary(op.binary, fval(0), fval(1));
       return;
     }
     const std::int64_t a = ival(0), b = ival(1);
     std::int64_t result = 0;
-    switch (op) {
+    switch (op.binary) {
       case ir::BinaryOp::add:
         result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
         break;
