@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
+
 #include "core/error.hpp"
+#include "dsl/type_rules.hpp"
 
 namespace pto {
 
@@ -32,6 +36,22 @@ void check_binding(const ir::Kernel& kernel, std::size_t index, const Binding& b
       throw Error(fmt::format("{}: bound to {}; pass {}", what(),
                               std::holds_alternative<TensorView>(binding) ? "a tensor" : "a floating-point number",
                               is_integer(param.type.dtype) ? "an integer" : "a number"));
+    }
+    // Kernels read the value in the parameter's dtype: one that does not fit is an error,
+    // never truncated (an i32 bound to 2^32 would silently be 0).
+    const double as_number = integer ? static_cast<double>(std::get<std::int64_t>(binding)) : std::get<double>(binding);
+    if (param.type.dtype == DType::i32) {
+      const std::int64_t value = std::get<std::int64_t>(binding);
+      if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max()) {
+        throw Error(
+            fmt::format("{}: bound to {}, which does not fit i32 [-2147483648, 2147483647]; declare the "
+                        "parameter i64 for larger values",
+                        what(), value));
+      }
+    } else if (is_float(param.type.dtype) && !integer) {
+      if (std::string problem = ir::check_number(param.type.dtype, as_number); !problem.empty()) {
+        throw Error(fmt::format("{}: bound to {}", what(), problem));
+      }
     }
     return;
   }

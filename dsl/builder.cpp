@@ -180,7 +180,10 @@ void Builder::emit_void(ir::Node node) {
   current_block().nodes.push_back(std::move(node));
 }
 
-Value Builder::constant(double number, DType dtype, Where where) {
+Value Builder::constant(double number, DType dtype, Where where, std::string_view op) {
+  if (std::string problem = ir::check_number(dtype, number); !problem.empty()) {
+    throw Error(fmt::format("{}: the constant {}", op, problem), where);
+  }
   ir::Node node;
   node.op = ir::Op::constant;
   node.number = number;
@@ -190,8 +193,17 @@ Value Builder::constant(double number, DType dtype, Where where) {
 
 Value Builder::index_value(const Index& index, std::string_view op, std::string_view what, Where where) {
   if (index.value.builder() == nullptr) {
+    // Constants are stored as doubles: integers beyond 2^53 would silently become others.
+    constexpr std::int64_t exact = std::int64_t{1} << 53;
+    if (index.literal > exact || index.literal < -exact) {
+      throw Error(
+          fmt::format("{}: {} is the literal {}, beyond +-2^53, where constants are no longer exact; pass it as "
+                      "a scalar parameter (k.scalar(i64, ...))",
+                      op, what, index.literal),
+          where);
+    }
     const bool fits_i32 = index.literal >= INT32_MIN && index.literal <= INT32_MAX;
-    return constant(static_cast<double>(index.literal), fits_i32 ? DType::i32 : DType::i64, where);
+    return constant(static_cast<double>(index.literal), fits_i32 ? DType::i32 : DType::i64, where, op);
   }
   check_usable(index.value, op, where);
   if (!index.value.is_scalar() || !is_integer(index.value.dtype())) {

@@ -145,7 +145,9 @@ class Builder {
   Value emit(ir::Node node, const ir::Type& result_type);
   void emit_void(ir::Node node);
   Value make_value(ir::ValueId id) { return Value(this, id); }
-  Value constant(double number, DType dtype, Where where);
+  // A scalar constant; a number that is no value of `dtype` (check_number) is an error
+  // naming `op`.
+  Value constant(double number, DType dtype, Where where, std::string_view op = "constant");
   Value index_value(const Index& index, std::string_view op, std::string_view what, Where where);
   ir::Param& param(int index) { return kernel_.params.at(static_cast<std::size_t>(index)); }
   void mark_written(int param_index) { written_.at(static_cast<std::size_t>(param_index)) = true; }

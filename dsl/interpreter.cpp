@@ -282,8 +282,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
 
   void check_in_bounds(const ir::Node& node, const TensorView& t, std::int64_t row, std::int64_t col, std::int64_t vr,
                        std::int64_t vc) const {
-    if (vr == 0 || vc == 0) return;
-    if (row < 0 || col < 0 || row + vr > t.rows || col + vc > t.cols) {
+    if (region_outside(row, col, vr, vc, t.rows, t.cols)) {
       throw out_of_bounds_error(kernel_, node, t.rows, t.cols, row, col, vr, vc);
     }
   }
@@ -297,12 +296,15 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     const std::int64_t vc = std::clamp<std::int64_t>(index(node.operands[4]), 0, t.cols);
     check_in_bounds(node, src, row, col, vr, vc);
     Slot s = make(t);
+    // The pad is a value of the tile's dtype (the verifier's check_number): converting it is defined.
+    const std::int64_t integer_pad = is_integer(t.dtype) ? static_cast<std::int64_t>(node.number) : 0;
+    const float float_pad = is_float(t.dtype) ? round_to(t.dtype, static_cast<float>(node.number)) : 0.0f;
     for (std::int64_t r = 0; r < t.rows; ++r) {
       for (std::int64_t c = 0; c < t.cols; ++c) {
         const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
         const bool valid = r < vr && c < vc;
-        std::int64_t integer = static_cast<std::int64_t>(node.number);
-        const float x = valid ? read_element(src, row + r, col + c, &integer) : round_to(t.dtype, float(node.number));
+        std::int64_t integer = integer_pad;
+        const float x = valid ? read_element(src, row + r, col + c, &integer) : float_pad;
         if (is_float(t.dtype)) {
           s.f[k] = x;
         } else {
@@ -483,7 +485,11 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
         std::int64_t acc = integer_identity(ir::identity(reduction.kind));
         for (std::int64_t n = 0; n < inner; ++n) {
           const std::int64_t v = x.i[element_index(n)];
-          acc = is_max ? std::max(acc, v) : is_min ? std::min(acc, v) : wrap(t.dtype, acc + v);
+          acc = is_max ? std::max(acc, v)
+                : is_min
+                    ? std::min(acc, v)
+                    : wrap(t.dtype,
+                           static_cast<std::int64_t>(static_cast<std::uint64_t>(acc) + static_cast<std::uint64_t>(v)));
         }
         s.i[static_cast<std::size_t>(o)] = acc;
       }
@@ -536,13 +542,18 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     for (std::size_t i = 0; i < carried; ++i) slot(body.arguments[i + 1]) = slot(node.operands[i + 2]);
     const std::int64_t end = index(node.operands[1]);
     const ir::Type& index_type = type(body.arguments[0]);
-    for (std::int64_t j = index(node.operands[0]); j < end; j += node.step) {
+    const auto step = static_cast<std::uint64_t>(node.step);
+    for (std::int64_t j = index(node.operands[0]); j < end;) {
       slot(body.arguments[0]) = Slot{{}, {wrap(index_type.dtype, j)}};
       block(body);
       const ir::Node& yield = body.nodes.back();
       std::vector<Slot> next;
       for (ir::ValueId id : yield.operands) next.push_back(slot(id));
       for (std::size_t i = 0; i < carried; ++i) slot(body.arguments[i + 1]) = std::move(next[i]);
+      // The next index, if it is below `end`; j + step itself may not fit an int64 (end - j,
+      // as unsigned, is exact because j < end).
+      if (static_cast<std::uint64_t>(end) - static_cast<std::uint64_t>(j) <= step) break;
+      j += node.step;
     }
     for (std::size_t i = 0; i < carried; ++i) slot(node.results[i]) = slot(body.arguments[i + 1]);
   }

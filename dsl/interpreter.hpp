@@ -9,7 +9,13 @@
 //   - loads read element (r, c) from [row + r, col + c] when r < valid_rows and
 //     c < valid_cols (each clamped to [0, tile extent]) and `pad` otherwise; a valid
 //     element outside the tensor is an error, not a silent read;
-//   - stores write only the valid region; f32 values stored to f16/bf16 round to nearest even.
+//   - stores write only the valid region; f32 values stored to f16/bf16 round to nearest even;
+//   - a valid region is checked without forming row + valid_rows (kernel_faults.hpp's
+//     region_outside), so no row or extent a kernel computes wraps past a bound;
+//   - for_range(start, end, step) runs j = start, start + step, ... while j < end, counting
+//     exactly (an index that would pass INT64_MAX ends the loop instead of wrapping);
+//   - constants, fill values and pads are values of their dtype (type_rules.hpp's
+//     check_number); integer sums wrap like every integer op.
 #pragma once
 
 #include "dsl/arguments.hpp"

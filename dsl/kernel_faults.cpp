@@ -4,15 +4,34 @@
 
 namespace pto {
 
+namespace {
+
+// start + count, or "start + count" where the sum would not fit (a fault's message must not
+// overflow computing the region it names).
+std::string region_end(std::int64_t start, std::int64_t count) {
+  std::int64_t end = 0;
+  if (__builtin_add_overflow(start, count, &end)) return fmt::format("{} + {}", start, count);
+  return std::to_string(end);
+}
+
+}  // namespace
+
+bool region_outside(std::int64_t row, std::int64_t col, std::int64_t valid_rows, std::int64_t valid_cols,
+                    std::int64_t rows, std::int64_t cols) noexcept {
+  if (valid_rows == 0 || valid_cols == 0) return false;
+  return row < 0 || col < 0 || row > rows || col > cols || valid_rows > rows - row || valid_cols > cols - col;
+}
+
 Error out_of_bounds_error(const ir::Kernel& kernel, const ir::Node& node, std::int64_t tensor_rows,
                           std::int64_t tensor_cols, std::int64_t row, std::int64_t col, std::int64_t valid_rows,
                           std::int64_t valid_cols) {
   const ir::Param& param = kernel.params.at(static_cast<std::size_t>(node.param));
-  return Error(fmt::format("kernel '{}': {}: {} '{}' [{},{}]: valid region rows [{}, {}) x cols [{}, {}) is outside "
-                           "the tensor; pass valid extents that stop at its end",
-                           kernel.name, ir::name(node.op), node.op == ir::Op::store ? "store to" : "load from",
-                           param.name, tensor_rows, tensor_cols, row, row + valid_rows, col, col + valid_cols),
-               node.where);
+  return Error(
+      fmt::format("kernel '{}': {}: {} '{}' [{},{}]: valid region rows [{}, {}) x cols [{}, {}) is outside "
+                  "the tensor; pass valid extents that stop at its end",
+                  kernel.name, ir::name(node.op), node.op == ir::Op::store ? "store to" : "load from", param.name,
+                  tensor_rows, tensor_cols, row, region_end(row, valid_rows), col, region_end(col, valid_cols)),
+      node.where);
 }
 
 Error division_by_zero_error(const ir::Kernel& kernel, const ir::Node& node) {

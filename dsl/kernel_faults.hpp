@@ -14,6 +14,13 @@
 
 namespace pto {
 
+// The bounds rule of every executor: a valid region [row, row + valid_rows) x [col, col +
+// valid_cols) (extents clamped to [0, tile extent] first) lies inside a rows x cols tensor,
+// or is empty. Written without forming row + valid_rows, which can overflow for any row the
+// kernel computes (the LLVM lowering and the CUDA support header spell the same rule).
+bool region_outside(std::int64_t row, std::int64_t col, std::int64_t valid_rows, std::int64_t valid_cols,
+                    std::int64_t rows, std::int64_t cols) noexcept;
+
 // A load/store whose valid region [row, row+valid_rows) x [col, col+valid_cols) leaves the
 // tensor bound to parameter `node.param` ([tensor_rows, tensor_cols]).
 Error out_of_bounds_error(const ir::Kernel& kernel, const ir::Node& node, std::int64_t tensor_rows,

@@ -63,9 +63,9 @@ Value number_like(const Value& like, double number, std::string_view op, Where w
                               op, number, ir::to_string(like.type())),
                   where);
     }
-    return builder.constant(number, like.dtype(), where);
+    return builder.constant(number, like.dtype(), where, op);
   }
-  return builder.constant(number, DType::f32, where);
+  return builder.constant(number, DType::f32, where, op);
 }
 
 Value tile_constant(ir::Op op, std::int64_t rows, std::int64_t cols, DType dtype, double number, int axis,
@@ -73,6 +73,9 @@ Value tile_constant(ir::Op op, std::int64_t rows, std::int64_t cols, DType dtype
   Builder& builder = current_builder(ir::name(op), where);
   if (std::string problem = ir::check_tile_shape(rows, cols); !problem.empty()) {
     throw Error(fmt::format("{}: {}", ir::name(op), problem), where);
+  }
+  if (std::string problem = ir::check_number(dtype, number); !problem.empty()) {
+    throw Error(fmt::format("{}: the value {}", ir::name(op), problem), where);
   }
   ir::Node node;
   node.op = op;
@@ -184,6 +187,9 @@ Value load(const Global& src, Index row, Index col, std::int64_t rows, std::int6
     throw Error(fmt::format("load from '{}' ({}): a tile of {} columns is wider than the tensor's {}", param.name,
                             ir::to_string(param.type), cols, param.type.cols),
                 where);
+  }
+  if (std::string problem = ir::check_number(param.type.dtype, pad); !problem.empty()) {
+    throw Error(fmt::format("load from '{}' ({}): the pad {}", param.name, ir::to_string(param.type), problem), where);
   }
   ir::Node node;
   node.op = ir::Op::load;

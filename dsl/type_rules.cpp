@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <limits>
+
 namespace pto::ir {
 
 namespace {
@@ -110,10 +113,38 @@ Inferred infer_matmul(std::span<const Type> operands) {
 
 std::string check_tile_shape(std::int64_t rows, std::int64_t cols) {
   if (rows < 1 || cols < 1) return fmt::format("tile shape [{},{}] is empty: both extents must be >= 1", rows, cols);
-  if (rows * cols > max_tile_elements) {
+  std::int64_t elements = 0;
+  if (__builtin_mul_overflow(rows, cols, &elements)) {
+    return fmt::format(
+        "tile [{},{}] has more elements than an int64 counts, more than the limit of {}: split the work into blocks "
+        "with tl::for_range",
+        rows, cols, max_tile_elements);
+  }
+  if (elements > max_tile_elements) {
     return fmt::format(
         "tile [{},{}] has {} elements, more than the limit of {}: split the work into blocks with tl::for_range", rows,
-        cols, rows * cols, max_tile_elements);
+        cols, elements, max_tile_elements);
+  }
+  return {};
+}
+
+std::string check_number(DType dtype, double number) {
+  if (is_float(dtype)) {
+    if (std::isfinite(number) && std::fabs(number) > static_cast<double>(std::numeric_limits<float>::max())) {
+      return fmt::format("{} is beyond the range of {} (about +-3.4e38); write +-INFINITY if that is what you mean",
+                         number, name(dtype));
+    }
+    return {};
+  }
+  if (!std::isfinite(number) || std::trunc(number) != number) {
+    return fmt::format("{} is not an integer, so it is no value of {}", number, name(dtype));
+  }
+  // The bounds are powers of two, exact as doubles: [-2^31, 2^31) and [-2^63, 2^63).
+  const bool i32 = dtype == DType::i32;
+  const double limit = i32 ? 2147483648.0 : 9223372036854775808.0;
+  if (number < -limit || number >= limit) {
+    return fmt::format("{} does not fit {} [{}, {}]", number, name(dtype), i32 ? "-2147483648" : "-9223372036854775808",
+                       i32 ? "2147483647" : "9223372036854775807");
   }
   return {};
 }

@@ -24,6 +24,13 @@ using Inferred = std::variant<Type, TypeError>;
 // Checks a tile shape: both extents >= 1 and at most max_tile_elements in all.
 std::string check_tile_shape(std::int64_t rows, std::int64_t cols);
 
+// Checks that `number` is a value of `dtype` (a constant, a fill value or a pad): for
+// integer dtypes an integer within the dtype's range (NaN, infinities, fractions and
+// out-of-range numbers are rejected, never converted: a double -> integer conversion out of
+// range is undefined behaviour), for floats anything f32 holds (NaN and +-inf included;
+// finite numbers beyond f32's range are rejected). Returns the problem, or "" when fine.
+std::string check_number(DType dtype, double number);
+
 // Result type of an op from its operand types (and, for casts, the target dtype).
 // Covers the value ops: binary, compare, select, cast, unary, reduce, matmul, shape.
 Inferred infer(Op op, std::span<const Type> operands, DType cast_to = DType::f32);

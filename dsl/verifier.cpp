@@ -147,6 +147,9 @@ class Verifier {
       if (std::string problem = check_tile_shape(type.rows, type.cols); !problem.empty()) fail_at(&node, problem);
     }
     if (node.op == Op::iota && node.axis != 0 && node.axis != 1) fail_at(&node, "axis must be 0 or 1");
+    if (node.op != Op::iota) {
+      if (std::string problem = check_number(type.dtype, node.number); !problem.empty()) fail_at(&node, problem);
+    }
   }
 
   void check_memory(const Node& node) const {
@@ -163,6 +166,8 @@ class Verifier {
         if (node.results.size() != 1) fail_at(&node, "must define one value");
         const Type& type = kernel_.type_of(node.results[0]);
         if (!type.is_tile() || type.dtype != param.type.dtype) fail_at(&node, "must load a tile of the global's dtype");
+        if (std::string problem = check_number(type.dtype, node.number); !problem.empty())
+          fail_at(&node, "the pad " + problem);
         if (std::string problem = check_tile_shape(type.rows, type.cols); !problem.empty()) fail_at(&node, problem);
         return;
       }

@@ -160,6 +160,14 @@ std::int64_t Expr::eval(const ExprEnv& env) const {
   return 0;
 }
 
+void Expr::collect_sizes(std::vector<std::string>& names) const {
+  const ExprNode& n = *node_;
+  if (n.kind == ExprNode::Kind::size && std::find(names.begin(), names.end(), n.name) == names.end()) {
+    names.push_back(n.name);
+  }
+  for (const Expr& operand : n.operands) operand.collect_sizes(names);
+}
+
 std::string Expr::to_string() const {
   const ExprNode& n = *node_;
   switch (n.kind) {

@@ -86,6 +86,8 @@ class Expr {
   bool is_constant() const;
   std::int64_t constant_value() const;  // only when is_constant()
   std::string to_string() const;
+  // Adds the names of the sizes (Expr::size) this expression reads to `names`.
+  void collect_sizes(std::vector<std::string>& names) const;
 
   friend Expr operator+(const Expr& a, const Expr& b);
   friend Expr operator-(const Expr& a, const Expr& b);

@@ -154,6 +154,28 @@ void TaskEnumerator::call(const CallSite& site) {
   bytes_ += task_bytes;
 }
 
+std::vector<std::string> size_names(const std::vector<Statement>& statements) {
+  std::vector<std::string> names;
+  auto walk = [&](const std::vector<Statement>& list, auto& self) -> void {
+    for (const Statement& statement : list) {
+      statement.axis.begin.collect_sizes(names);
+      statement.axis.end.collect_sizes(names);
+      statement.predicate.collect_sizes(names);
+      if (statement.call) {
+        if (statement.call->tier) statement.call->tier->collect_sizes(names);
+        for (const CallArg& arg : statement.call->args) {
+          if (const auto* view = std::get_if<View>(&arg.value())) view->collect_sizes(names);
+          if (const auto* integer = std::get_if<Expr>(&arg.value())) integer->collect_sizes(names);
+        }
+      }
+      self(statement.body, self);
+      self(statement.otherwise, self);
+    }
+  };
+  walk(statements, walk);
+  return names;
+}
+
 void for_each_call(const std::vector<Statement>& statements, const std::function<void(const CallSite&)>& fn) {
   for (const Statement& statement : statements) {
     if (statement.call) fn(*statement.call);

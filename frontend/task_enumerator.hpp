@@ -64,6 +64,9 @@ class TaskEnumerator {
   std::int64_t tasks_ = 0, bytes_ = 0;
 };
 
+// The names of the sizes (DenseDyn axes, Expr::size) anything in `statements` reads.
+std::vector<std::string> size_names(const std::vector<Statement>& statements);
+
 // Calls fn(site) for every call in `statements`, and fn(view, site) for every view argument.
 void for_each_call(const std::vector<Statement>& statements, const std::function<void(const CallSite&)>& fn);
 void for_each_view(const std::vector<Statement>& statements,

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <new>
+#include <optional>
+#include <stdexcept>
 
 #include "core/error.hpp"
 #include "runtime/build_config.hpp"
@@ -34,18 +38,43 @@ std::vector<std::int64_t> dense_strides(const std::vector<std::int64_t>& shape) 
   return strides;
 }
 
-void check_shape(const std::string& name, const std::vector<std::int64_t>& shape) {
+// The bytes from the first element to one past the last of a shape with these strides (in
+// elements), or nullopt when that does not fit an int64.
+std::optional<std::int64_t> footprint(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides,
+                                      DType dtype) {
+  std::int64_t last = 0;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) return 0;
+    std::int64_t reach = 0;
+    if (__builtin_mul_overflow(shape[i] - 1, strides[i], &reach) || __builtin_add_overflow(last, reach, &last))
+      return std::nullopt;
+  }
+  std::int64_t bytes = 0;
+  if (__builtin_add_overflow(last, 1, &last) || __builtin_mul_overflow(last, size_bytes(dtype), &bytes))
+    return std::nullopt;
+  return bytes;
+}
+
+// Extents are non-negative and the element count, as bytes, fits an int64: every later size
+// (views, footprints, byte ranges) is then computed without overflow.
+void check_shape(const std::string& name, const std::vector<std::int64_t>& shape, DType dtype) {
   if (shape.empty()) throw Error(fmt::format("tensor '{}': give at least one dimension", name));
+  std::int64_t elements = 1;
   for (std::int64_t extent : shape) {
     if (extent < 0)
       throw Error(fmt::format("tensor '{}': shape [{}] has a negative extent", name, fmt::join(shape, ", ")));
+    if (__builtin_mul_overflow(elements, extent, &elements) ||
+        elements > std::numeric_limits<std::int64_t>::max() / size_bytes(dtype)) {
+      throw Error(fmt::format("tensor '{}': shape [{}] of {} has more bytes than an int64 counts; no memory holds it",
+                              name, fmt::join(shape, ", "), pto::name(dtype)));
+    }
   }
 }
 
 }  // namespace
 
 Tensor Tensor::host(std::string name, DType dtype, std::vector<std::int64_t> shape) {
-  check_shape(name, shape);
+  check_shape(name, shape, dtype);
   Tensor tensor;
   tensor.storage_ = std::make_shared<Storage>();
   Storage& s = *tensor.storage_;
@@ -53,14 +82,23 @@ Tensor Tensor::host(std::string name, DType dtype, std::vector<std::int64_t> sha
   s.dtype = dtype;
   s.strides = dense_strides(shape);
   s.shape = std::move(shape);
-  s.owned.resize(static_cast<std::size_t>(tensor.elements() * size_bytes(dtype)));
+  const std::int64_t bytes = tensor.elements() * size_bytes(dtype);  // fits: check_shape
+  try {
+    s.owned.resize(static_cast<std::size_t>(bytes));
+  } catch (const std::bad_alloc&) {
+    throw Error(fmt::format("tensor '{}': cannot allocate {} bytes of host memory for [{}] {}", s.name, bytes,
+                            fmt::join(s.shape, ", "), pto::name(dtype)));
+  } catch (const std::length_error&) {
+    throw Error(fmt::format("tensor '{}': cannot allocate {} bytes of host memory for [{}] {}", s.name, bytes,
+                            fmt::join(s.shape, ", "), pto::name(dtype)));
+  }
   s.data = s.owned.data();
   return tensor;
 }
 
 Tensor Tensor::wrap(std::string name, void* data, DType dtype, std::vector<std::int64_t> shape,
                     std::vector<std::int64_t> strides) {
-  check_shape(name, shape);
+  check_shape(name, shape, dtype);
   if (data == nullptr) throw Error(fmt::format("tensor '{}': wrap() needs the data pointer, got null", name));
   if (strides.empty()) strides = dense_strides(shape);
   if (strides.size() != shape.size()) {
@@ -69,6 +107,10 @@ Tensor Tensor::wrap(std::string name, void* data, DType dtype, std::vector<std::
   }
   for (std::int64_t stride : strides) {
     if (stride < 0) throw Error(fmt::format("tensor '{}': negative strides are not supported", name));
+  }
+  if (!footprint(shape, strides, dtype)) {
+    throw Error(fmt::format("tensor '{}': shape [{}] with strides [{}] spans more bytes than an int64 counts", name,
+                            fmt::join(shape, ", "), fmt::join(strides, ", ")));
   }
   Tensor tensor;
   tensor.storage_ = std::make_shared<Storage>();
@@ -82,7 +124,7 @@ Tensor Tensor::wrap(std::string name, void* data, DType dtype, std::vector<std::
 }
 
 Tensor Tensor::device(std::string name, DType dtype, std::vector<std::int64_t> shape, int device) {
-  check_shape(name, shape);
+  check_shape(name, shape, dtype);
 #if PTO_HAVE_CUDA
   Tensor tensor;
   tensor.storage_ = std::make_shared<Storage>();
@@ -185,10 +227,7 @@ std::int64_t Tensor::elements() const {
 }
 
 std::int64_t Tensor::footprint_bytes() const {
-  if (elements() == 0) return 0;
-  std::int64_t last = 0;
-  for (std::size_t i = 0; i < shape().size(); ++i) last += (shape()[i] - 1) * strides()[i];
-  return (last + 1) * size_bytes(dtype());
+  return *footprint(shape(), strides(), dtype());  // checked when the tensor was made
 }
 
 void Tensor::check_dtype(DType wanted) const {
@@ -268,6 +307,16 @@ std::string View::binding_problem() const {
     }
   }
   return {};
+}
+
+void View::collect_sizes(std::vector<std::string>& names) const {
+  offset_.collect_sizes(names);
+  for (const Dim& dim : dims_) dim.extent.collect_sizes(names);
+  for (const Check& check : checks_) {
+    check.value.collect_sizes(names);
+    check.count.collect_sizes(names);
+    check.extent.collect_sizes(names);
+  }
 }
 
 ResolvedView View::resolve(const ExprEnv& env) const {

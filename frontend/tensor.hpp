@@ -114,6 +114,8 @@ class View {
   std::string binding_problem() const;
   // The view for the loop indices in `env`; throws pto::Error when it leaves its tensor.
   ResolvedView resolve(const ExprEnv& env) const;
+  // Adds the names of the sizes its offsets, extents and bounds read to `names`.
+  void collect_sizes(std::vector<std::string>& names) const;
 
  private:
   friend class Tensor;

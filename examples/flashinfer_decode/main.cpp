@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <fstream>
+#include <new>
 #include <thread>
 
 #include "core/error.hpp"
@@ -204,6 +206,17 @@ int main(int argc, char** argv) {
   try {
     return run(options);
   } catch (const pto::Error& error) {
+    std::fflush(stdout);
+    fmt::print(stderr, "error: {}\n", error.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    // The library names what it allocates where it can; this is the last line of defence.
+    std::fflush(stdout);
+    fmt::print(stderr,
+               "error: out of memory: the configuration needs more memory than this machine gives; "
+               "use fewer or shorter sequences, or fewer heads\n");
+    return 2;
+  } catch (const std::exception& error) {
     std::fflush(stdout);
     fmt::print(stderr, "error: {}\n", error.what());
     return 2;

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "core/error.hpp"
@@ -41,20 +42,31 @@ AttentionPlanner::AttentionPlanner(PlannerOptions options) : options_(options) {
                     "range or use a smaller page size",
                     o.granularity, o.chunk_min, o.chunk_max));
   }
-  if (o.max_work_units < 1) {
-    throw Error(fmt::format("planner: the work-unit budget is {}; it must be at least 1", o.max_work_units));
+  if (o.max_work_units < 1 || o.max_work_units > std::numeric_limits<std::int32_t>::max()) {
+    throw Error(
+        fmt::format("planner: the work-unit budget is {}; it must be in [1, 2147483647] (descriptors "
+                    "number their work in 32 bits)",
+                    o.max_work_units));
   }
 }
 
 namespace {
 
+// Work descriptors hold requests, heads, offsets and lengths in 32 bits: every input must
+// fit them (a sequence of 2^31 tokens gave kv_len = -2147483648).
 void check_inputs(const std::vector<std::int64_t>& seq_lens, std::int64_t heads) {
+  constexpr std::int64_t limit = std::numeric_limits<std::int32_t>::max();
   if (seq_lens.empty()) throw Error("planner: no sequence lengths; give at least one request");
-  if (heads < 1) throw Error(fmt::format("planner: {} heads; give at least one", heads));
+  if (static_cast<std::uint64_t>(seq_lens.size()) > static_cast<std::uint64_t>(limit)) {
+    throw Error(fmt::format("planner: {} requests; descriptors count at most {}", seq_lens.size(), limit));
+  }
+  if (heads < 1 || heads > limit) throw Error(fmt::format("planner: {} heads; give 1 to {}", heads, limit));
   for (std::size_t r = 0; r < seq_lens.size(); ++r) {
-    if (seq_lens[r] < 1) {
-      throw Error(fmt::format("planner: request {} has sequence length {}; every request needs at least one KV token",
-                              r, seq_lens[r]));
+    if (seq_lens[r] < 1 || seq_lens[r] > limit) {
+      throw Error(
+          fmt::format("planner: request {} has sequence length {}; give 1 to {} KV tokens (descriptors hold "
+                      "offsets in 32 bits)",
+                      r, seq_lens[r], limit));
     }
   }
 }
@@ -63,8 +75,15 @@ void check_inputs(const std::vector<std::int64_t>& seq_lens, std::int64_t heads)
 
 std::int64_t AttentionPlanner::work_units(const std::vector<std::int64_t>& seq_lens, std::int64_t heads,
                                           std::int64_t chunk_size) const {
+  // Saturating at INT64_MAX (no budget is that large): counts of huge inputs must not wrap
+  // into a small number that fits the budget.
   std::int64_t units = 0;
-  for (const std::int64_t length : seq_lens) units += (length + chunk_size - 1) / chunk_size * heads;
+  for (const std::int64_t length : seq_lens) {
+    const std::int64_t chunks = length / chunk_size + (length % chunk_size != 0 ? 1 : 0);
+    std::int64_t request_units = 0;
+    if (__builtin_mul_overflow(chunks, heads, &request_units) || __builtin_add_overflow(units, request_units, &units))
+      return std::numeric_limits<std::int64_t>::max();
+  }
   return units;
 }
 
@@ -100,8 +119,13 @@ std::vector<WorkDescriptor> AttentionPlanner::generate(const std::vector<std::in
                                                        std::int64_t chunk_size) const {
   check_inputs(seq_lens, heads);
   if (chunk_size < 1) throw Error(fmt::format("planner: chunk size {} must be positive", chunk_size));
+  const std::int64_t units = work_units(seq_lens, heads, chunk_size);
+  if (units > std::numeric_limits<std::int32_t>::max()) {
+    throw Error(fmt::format("planner: chunk size {} gives {} work units; descriptors number at most 2147483647",
+                            chunk_size, units));
+  }
   std::vector<WorkDescriptor> out;
-  out.reserve(static_cast<std::size_t>(work_units(seq_lens, heads, chunk_size)));
+  out.reserve(static_cast<std::size_t>(units));
   for (std::size_t request = 0; request < seq_lens.size(); ++request) {
     const std::int64_t length = seq_lens[request];
     const std::int64_t chunks = (length + chunk_size - 1) / chunk_size;

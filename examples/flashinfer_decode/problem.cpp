@@ -18,7 +18,14 @@ namespace flashinfer {
 using pto::Error;
 
 std::int64_t DecodeShape::total_tokens() const {
-  return std::accumulate(seq_lens.begin(), seq_lens.end(), std::int64_t{0});
+  std::int64_t total = 0;
+  for (const std::int64_t length : seq_lens) {
+    if (__builtin_add_overflow(total, length, &total)) {
+      throw Error(fmt::format("the sequence lengths add up to more than {} KV tokens",
+                              std::numeric_limits<std::int64_t>::max()));
+    }
+  }
+  return total;
 }
 
 std::vector<std::int64_t> DecodeShape::token_offsets() const {
@@ -29,17 +36,21 @@ std::vector<std::int64_t> DecodeShape::token_offsets() const {
 
 void DecodeShape::validate() const {
   if (seq_lens.empty()) throw Error("no sequence lengths: give --seq-lens with at least one request");
+  constexpr auto limit = std::numeric_limits<std::int32_t>::max();
   for (std::size_t r = 0; r < seq_lens.size(); ++r) {
     if (seq_lens[r] < 1) {
       throw Error(
           fmt::format("request {} has sequence length {}: every request needs at least one KV token", r, seq_lens[r]));
+    }
+    if (seq_lens[r] > limit) {
+      throw Error(fmt::format("request {} has sequence length {}: at most {} KV tokens (32-bit descriptor offsets)", r,
+                              seq_lens[r], limit));
     }
   }
   if (heads < 1) throw Error(fmt::format("--heads is {}; give at least 1", heads));
   if (head_dim < 8 || head_dim > 256 || head_dim % 8 != 0) {
     throw Error(fmt::format("--head-dim is {}; give a multiple of 8 in [8, 256]", head_dim));
   }
-  constexpr auto limit = std::numeric_limits<std::int32_t>::max();
   if (total_tokens() > limit / heads) {
     throw Error(
         fmt::format("{} KV tokens x {} heads exceed the 32-bit offsets of the work descriptors; use fewer "

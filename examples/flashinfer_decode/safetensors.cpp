@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 
 #include "core/error.hpp"
 
@@ -26,10 +28,37 @@ std::string name_of(DType dtype) {
   return "?";
 }
 
-std::int64_t element_count(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (const std::int64_t extent : shape) n *= extent;
+// The bytes a tensor of this shape holds, or nullopt when that does not fit 64 bits.
+std::optional<std::uint64_t> byte_count(const std::vector<std::int64_t>& shape, pto::DType dtype) {
+  std::uint64_t n = static_cast<std::uint64_t>(pto::size_bytes(dtype));
+  for (const std::int64_t extent : shape) {
+    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(extent), &n)) return std::nullopt;
+  }
   return n;
+}
+
+constexpr int max_header_depth = 8;
+
+// The deepest nesting of [ and { in JSON text, outside strings (a linear scan, no parse).
+int json_nesting(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
+    if ((c == ']' || c == '}') && depth > 0) --depth;
+  }
+  return deepest;
 }
 
 }  // namespace
@@ -51,6 +80,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
   }
   std::string header(header_length, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_length));
+  // A safetensors header nests three levels ({name: {shape: [...]}}); a deeper one is not one,
+  // and parsing it would cost memory far beyond its size.
+  if (const int depth = json_nesting(header); depth > max_header_depth) {
+    throw Error(fmt::format("'{}' is not a safetensors file: its header nests {} levels deep (at most {})", path, depth,
+                            max_header_depth));
+  }
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(header);
@@ -98,7 +133,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
         !offsets[1].is_number_unsigned())
       throw bad("data_offsets is not [begin, end]");
     const auto begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
-    const auto expected = static_cast<std::uint64_t>(element_count(tensor.shape) * pto::size_bytes(tensor.dtype));
+    const std::optional<std::uint64_t> needed = byte_count(tensor.shape, tensor.dtype);
+    if (!needed)
+      throw bad(fmt::format("shape [{}] holds more bytes than 64 bits count", fmt::join(tensor.shape, ", ")));
+    const std::uint64_t expected = *needed;
     if (begin > end || end > data_size) {
       throw bad(fmt::format("data_offsets [{}, {}] leave the file's {} data bytes", begin, end, data_size));
     }

@@ -403,10 +403,14 @@ class Lowering : public ir::NodeVisitor<Lowering> {
                     llvm::Value* vc, FaultCode code) {
     llvm::Value* rows = slot_field(param, ArgSlotField::rows);
     llvm::Value* cols = slot_field(param, ArgSlotField::cols);
+    // kernel_faults.hpp's region_outside, never forming row + vr (rows - row wraps harmlessly
+    // when row < 0, which is outside already).
     llvm::Value* nonempty = b_.CreateAnd(b_.CreateICmpSGT(vr, i64(0)), b_.CreateICmpSGT(vc, i64(0)));
-    llvm::Value* outside = b_.CreateOr(
-        b_.CreateOr(b_.CreateICmpSLT(row, i64(0)), b_.CreateICmpSLT(col, i64(0))),
-        b_.CreateOr(b_.CreateICmpSGT(b_.CreateAdd(row, vr), rows), b_.CreateICmpSGT(b_.CreateAdd(col, vc), cols)));
+    llvm::Value* negative = b_.CreateOr(b_.CreateICmpSLT(row, i64(0)), b_.CreateICmpSLT(col, i64(0)));
+    llvm::Value* past = b_.CreateOr(b_.CreateICmpSGT(row, rows), b_.CreateICmpSGT(col, cols));
+    llvm::Value* too_long =
+        b_.CreateOr(b_.CreateICmpSGT(vr, b_.CreateSub(rows, row)), b_.CreateICmpSGT(vc, b_.CreateSub(cols, col)));
+    llvm::Value* outside = b_.CreateOr(negative, b_.CreateOr(past, too_long));
     fault_if(b_.CreateAnd(nonempty, outside), node, code, {row, col, vr, vc});
   }
 
@@ -823,9 +827,11 @@ class Lowering : public ir::NodeVisitor<Lowering> {
   void visit_for_range(const ir::Node& node) {
     const ir::Block& body = *node.body;
     const std::size_t carried = node.results.size();
+    // The index counts in i64 whatever its dtype (the body sees it in its own), and steps to
+    // end instead of past INT64_MAX: the interpreter's exact count (interpreter.hpp).
     llvm::Type* index_type = compute_type(kernel_.type_of(body.arguments[0]).dtype);
-    llvm::Value* start = b_.CreateSExtOrTrunc(values_[static_cast<std::size_t>(node.operands[0])], index_type);
-    llvm::Value* end = b_.CreateSExtOrTrunc(values_[static_cast<std::size_t>(node.operands[1])], index_type);
+    llvm::Value* start = as_i64(node.operands[0]);
+    llvm::Value* end = as_i64(node.operands[1]);
     // Tiles are carried in the body arguments' scratch buffers: initialise them from the inits.
     for (std::size_t i = 0; i < carried; ++i) {
       if (kernel_.type_of(body.arguments[i + 1]).is_tile()) copy_tile(node.operands[i + 2], body.arguments[i + 1]);
@@ -836,7 +842,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     llvm::BasicBlock* after = llvm::BasicBlock::Create(context_, "for.done", fn_);
     b_.CreateBr(header);
     b_.SetInsertPoint(header);
-    llvm::PHINode* j = b_.CreatePHI(index_type, 2);
+    llvm::PHINode* j = b_.CreatePHI(i64_, 2);
     j->addIncoming(start, before);
     std::vector<llvm::PHINode*> scalar_phis(carried, nullptr);
     for (std::size_t i = 0; i < carried; ++i) {
@@ -847,7 +853,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     }
     b_.CreateCondBr(b_.CreateICmpSLT(j, end), inside, after);
     b_.SetInsertPoint(inside);
-    values_[static_cast<std::size_t>(body.arguments[0])] = j;
+    values_[static_cast<std::size_t>(body.arguments[0])] = b_.CreateTrunc(j, index_type);
     block(body);
     const ir::Node& yield = body.nodes.back();
     // Scalars first read their yielded values; tiles are then copied into the carried
@@ -860,7 +866,9 @@ class Lowering : public ir::NodeVisitor<Lowering> {
       if (scalar_phis[i] == nullptr) copy_tile(yield.operands[i], body.arguments[i + 1]);
     }
     llvm::BasicBlock* latch = b_.GetInsertBlock();
-    j->addIncoming(b_.CreateAdd(j, llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(node.step))), latch);
+    llvm::Value* step = i64(node.step);
+    llvm::Value* more = b_.CreateICmpUGT(b_.CreateSub(end, j), step);  // end - j is exact as unsigned (j < end)
+    j->addIncoming(b_.CreateSelect(more, b_.CreateAdd(j, step), end), latch);
     for (std::size_t i = 0; i < carried; ++i) {
       if (scalar_phis[i] != nullptr) scalar_phis[i]->addIncoming(next_scalars[i], latch);
     }

@@ -1058,11 +1058,12 @@ class Generator : public ir::NodeVisitor<Generator> {
     if (fetching != nullptr) {
       for (const PrefetchedLoad& load : fetching->loads) fetch_ahead(node, load, index_value(node.operands[0]));
     }
-    line("for (long long j{0} = {1}; j{0} < {2}; j{0} += {3}) {{", index, index_value(node.operands[0]),
-         index_value(node.operands[1]), node.step);
+    line("for (long long j{0} = {1}; j{0} < {2}; j{0} = pto::next_index(j{0}, {2}, {3}LL)) {{", index,
+         index_value(node.operands[0]), index_value(node.operands[1]), node.step);
     indent_ += 2;
     line("const {} {} = ({})j{};", index_type, var(index), index_type, index);
-    const std::string next_index = fmt::format("j{} + {}", index, node.step);
+    const std::string next_index =
+        fmt::format("pto::next_index(j{}, {}, {}LL)", index, index_value(node.operands[1]), node.step);
     for (std::size_t i = 0; i + 1 < body.nodes.size(); ++i) {  // the last node is the yield
       emit(body.nodes[i]);
       if (fetching == nullptr) continue;

@@ -50,7 +50,13 @@ __device__ __forceinline__ void record_fault(Fault* fault, long long task, int c
 __device__ __forceinline__ bool out_of_bounds(long long row, long long col, long long vr, long long vc, long long rows,
                                               long long cols) {
   if (vr == 0 || vc == 0) return false;
-  return row < 0 || col < 0 || row + vr > rows || col + vc > cols;
+  return row < 0 || col < 0 || row > rows || col > cols || vr > rows - row || vc > cols - col;  // never forms row + vr
+}
+
+// The index after j in for (j = start; j < end; j += step), or `end` when that reaches or
+// passes end: an exact count, where j + step itself may not fit (the interpreter's rule).
+__device__ __forceinline__ long long next_index(long long j, long long end, long long step) {
+  return (unsigned long long)end - (unsigned long long)j > (unsigned long long)step ? j + step : end;
 }
 
 __device__ __forceinline__ long long clamp_extent(long long v, long long limit) {

@@ -2,8 +2,11 @@
 // budgets that cannot be met, and the descriptors' fields.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "core/error.hpp"
 #include "examples/flashinfer_decode/planner.hpp"
+#include "examples/flashinfer_decode/problem.hpp"
 
 using namespace flashinfer;
 
@@ -129,4 +132,33 @@ TEST_CASE("planner: bad options and inputs are rejected") {
                        pto::Error);
   CHECK_THROWS_WITH_AS(objective_from_string("fastest"), doctest::Contains("unknown planner objective 'fastest'"),
                        pto::Error);
+}
+
+TEST_CASE("planner: inputs beyond the descriptors' 32-bit fields are errors, never wrapped (#17.6)") {
+  const AttentionPlanner planner;
+  constexpr std::int64_t big = std::int64_t{1} << 31;
+  // A sequence of 2^31 tokens gave kv_len = -2147483648; 3 x 2^30 a negative kv_start.
+  CHECK_THROWS_WITH_AS(planner.plan({big}, 1),
+                       doctest::Contains("request 0 has sequence length 2147483648; give 1 to "
+                                         "2147483647 KV tokens"),
+                       pto::Error);
+  CHECK_THROWS_WITH_AS(planner.generate({3 * (std::int64_t{1} << 30)}, 1, 4096),
+                       doctest::Contains("request 0 has sequence length 3221225472"), pto::Error);
+  // 2^62 heads looped allocating without bound.
+  CHECK_THROWS_WITH_AS(planner.plan({512}, std::int64_t{1} << 62),
+                       doctest::Contains("4611686018427387904 heads; give 1 to 2147483647"), pto::Error);
+  // work_units saturates instead of wrapping into a count that fits a budget.
+  CHECK(planner.work_units({big - 1, big - 1, big - 1}, big - 1, 1) == std::numeric_limits<std::int64_t>::max());
+  PlannerOptions options;
+  options.max_work_units = big;
+  CHECK_THROWS_WITH_AS(AttentionPlanner{options}, doctest::Contains("must be in [1, 2147483647]"), pto::Error);
+}
+
+TEST_CASE("decode shape: lengths whose sum overflows are an error before any size is computed (#17.6)") {
+  DecodeShape shape;
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  shape.seq_lens = {max, max};
+  CHECK_THROWS_WITH_AS(shape.validate(), doctest::Contains("request 0 has sequence length 9223372036854775807"),
+                       pto::Error);
+  CHECK_THROWS_WITH_AS((void)shape.total_tokens(), doctest::Contains("add up to more than"), pto::Error);
 }

@@ -85,3 +85,23 @@ TEST_CASE("safetensors: malformed files are rejected with the reason") {
   CHECK_THROWS_WITH_AS(read_safetensors(path), doctest::Contains("needs dtype, shape and data_offsets"), pto::Error);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("safetensors: shapes whose byte count overflows and headers nested too deep are rejected (#17.3, #17.7)") {
+  const std::string path = temp_path("overflow");
+  // [2^32, 2^32] F32 wrapped to 0 bytes (x4 = 2^66); [2^62 + 1, 4] F32 to 16 bytes.
+  write_raw(path, R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}})", 16);
+  CHECK_THROWS_WITH_AS(
+      read_safetensors(path),
+      doctest::Contains("tensor 'x': shape [4294967296, 4294967296] holds more bytes than 64 bits count"), pto::Error);
+  write_raw(path, R"({"x":{"dtype":"F32","shape":[4611686018427387905,4],"data_offsets":[0,16]}})", 16);
+  CHECK_THROWS_WITH_AS(read_safetensors(path), doctest::Contains("holds more bytes than 64 bits count"), pto::Error);
+  // A header of a million '[' is rejected by a scan, without building a DOM of it.
+  write_raw(path, std::string(1 << 20, '['), 0);
+  CHECK_THROWS_WITH_AS(read_safetensors(path), doctest::Contains("its header nests 1048576 levels deep (at most 8)"),
+                       pto::Error);
+  // Brackets inside strings do not count.
+  write_raw(path, R"({"__metadata__":{"note":"[[[[[[[[[[[[[["},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+            4);
+  CHECK(read_safetensors(path).metadata.at("note") == "[[[[[[[[[[[[[[");
+  std::filesystem::remove(path);
+}
