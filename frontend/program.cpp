@@ -165,12 +165,12 @@ Program& Program::operator=(Program&&) noexcept = default;
 
 void Program::set_size(const std::string& name, std::int64_t value) {
   if (value < 0) throw Error(fmt::format("set_size(\"{}\", {}): a size must be >= 0", name, value));
-  const std::vector<std::string> known = size_names(impl_->workload.statements());
-  if (std::find(known.begin(), known.end(), name) == known.end()) {
+  const std::vector<std::string> read = size_names(impl_->workload.statements());
+  if (std::find(read.begin(), read.end(), name) == read.end()) {
     throw Error(fmt::format("set_size(\"{}\", {}): workload '{}' reads no size named '{}'; {}", name, value,
                             impl_->workload.name(), name,
-                            known.empty() ? std::string("it has no DenseDyn axis or Expr::size")
-                                          : fmt::format("its sizes are: {}", fmt::join(known, ", "))));
+                            read.empty() ? std::string("it has no DenseDyn axis or Expr::size")
+                                         : fmt::format("its sizes are: {}", fmt::join(read, ", "))));
   }
   for (auto& [known, size] : impl_->sizes) {
     if (known == name) {
