@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <optional>
-#include <stdexcept>
 
 #include "core/error.hpp"
 #include "runtime/build_config.hpp"
@@ -23,7 +23,7 @@ struct Tensor::Storage {
   DType dtype = DType::f32;
   std::vector<std::int64_t> shape, strides;
   void* data = nullptr;
-  std::vector<std::byte> owned;
+  std::unique_ptr<std::byte[]> owned;  // Tensor::host: zero-filled
 #if PTO_HAVE_CUDA
   std::shared_ptr<cuda::DeviceBuffer> device_memory;  // device tensors: `data` is its address
 #endif
@@ -83,16 +83,14 @@ Tensor Tensor::host(std::string name, DType dtype, std::vector<std::int64_t> sha
   s.strides = dense_strides(shape);
   s.shape = std::move(shape);
   const std::int64_t bytes = tensor.elements() * size_bytes(dtype);  // fits: check_shape
-  try {
-    s.owned.resize(static_cast<std::size_t>(bytes));
-  } catch (const std::bad_alloc&) {
-    throw Error(fmt::format("tensor '{}': cannot allocate {} bytes of host memory for [{}] {}", s.name, bytes,
-                            fmt::join(s.shape, ", "), pto::name(dtype)));
-  } catch (const std::length_error&) {
+  // A nothrow allocation: a failure is an ordinary answer here (named below), also under
+  // AddressSanitizer, whose throwing new reports out-of-memory as a crash.
+  s.owned.reset(new (std::nothrow) std::byte[static_cast<std::size_t>(std::max<std::int64_t>(bytes, 1))]());
+  if (!s.owned) {
     throw Error(fmt::format("tensor '{}': cannot allocate {} bytes of host memory for [{}] {}", s.name, bytes,
                             fmt::join(s.shape, ", "), pto::name(dtype)));
   }
-  s.data = s.owned.data();
+  s.data = s.owned.get();
   return tensor;
 }
 
