@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string_view>
 
@@ -19,8 +20,40 @@ namespace pto::tl {
 namespace {
 
 thread_local Builder* building = nullptr;  // the innermost live Builder of this thread
+std::atomic<std::uint64_t> next_serial{1};
+
+// Whether `builder` (with `serial`) is one of this thread's live builders. Walks the chain
+// of live builders without touching `builder` itself, which may be gone.
+bool is_building(const Builder* builder, std::uint64_t serial) noexcept {
+  for (const Builder* live = building; live != nullptr; live = live->enclosing()) {
+    if (live == builder && live->serial() == serial) return true;
+  }
+  return false;
+}
+
+[[noreturn]] void ended(const char* what) {
+  throw Error(
+      fmt::format("{} of a kernel whose body has ended was used: values and parameter handles live only "
+                  "inside the lambda that builds their kernel (tl::kernel, tl::family); build what needs "
+                  "them there",
+                  what));
+}
 
 }  // namespace
+
+Value::Value(Builder* builder, ir::ValueId id) : builder_(builder), serial_(builder->serial()), id_(id) {}
+
+Builder* Value::builder() const {
+  if (builder_ != nullptr && !is_building(builder_, serial_)) ended("a tl::Value");
+  return builder_;
+}
+
+ParamHandle::ParamHandle(Builder* builder, int index) : builder_(builder), serial_(builder->serial()), index_(index) {}
+
+Builder* ParamHandle::builder() const {
+  if (builder_ != nullptr && !is_building(builder_, serial_)) ended("a parameter handle");
+  return builder_;
+}
 
 Builder& current_builder(std::string_view op, Where where) {
   if (building == nullptr) {
@@ -49,14 +82,15 @@ Builder& builder_for_handle(Builder* handle_builder, std::string_view op, Where 
 
 const ir::Type& Value::type() const {
   if (builder_ == nullptr) throw Error("tl::Value: used before it was assigned a value (default-constructed)");
-  return builder_->kernel().type_of(id_);
+  return builder()->kernel().type_of(id_);
 }
 
 const ir::Param& ParamHandle::param() const {
-  return builder_->kernel().params.at(static_cast<std::size_t>(index_));
+  if (builder_ == nullptr) throw Error("tl parameter handle: used before it was assigned (default-constructed)");
+  return builder()->kernel().params.at(static_cast<std::size_t>(index_));
 }
 
-Builder::Builder(std::string kernel_name) : enclosing_(building) {
+Builder::Builder(std::string kernel_name) : enclosing_(building), serial_(next_serial.fetch_add(1)) {
   building = this;
   kernel_.name = std::move(kernel_name);
   blocks_.push_back(&kernel_.body);

@@ -50,13 +50,17 @@ class Value {
   std::int64_t cols() const { return type().cols; }
   DType dtype() const { return type().dtype; }
   bool is_scalar() const { return type().is_scalar(); }
-  Builder* builder() const noexcept { return builder_; }
+  // The kernel being built that made this value; nullptr for a default-constructed Value.
+  // A Value outlives its kernel's body (a copy kept after tl::kernel returned): using it
+  // then throws pto::Error instead of reading a builder that no longer exists.
+  Builder* builder() const;
   ir::ValueId id() const noexcept { return id_; }
 
  private:
   friend class Builder;
-  Value(Builder* builder, ir::ValueId id) : builder_(builder), id_(id) {}
+  Value(Builder* builder, ir::ValueId id);
   Builder* builder_ = nullptr;
+  std::uint64_t serial_ = 0;  // the builder's (Builder::serial): tells a live one from a dead one at its address
   ir::ValueId id_ = ir::no_value;
 };
 using Scalar = Value;  // a Value whose type is a scalar (offsets, lengths, loop indices)
@@ -65,13 +69,15 @@ using Scalar = Value;  // a Value whose type is a scalar (offsets, lengths, loop
 class ParamHandle {
  public:
   const ir::Param& param() const;
-  Builder* builder() const noexcept { return builder_; }
+  // As Value::builder(): nullptr when empty, an error once the kernel's body has ended.
+  Builder* builder() const;
   int index() const noexcept { return index_; }
 
  protected:
   friend class Builder;
-  ParamHandle(Builder* builder, int index) : builder_(builder), index_(index) {}
+  ParamHandle(Builder* builder, int index);
   Builder* builder_ = nullptr;
+  std::uint64_t serial_ = 0;
   int index_ = -1;
 };
 
@@ -133,6 +139,10 @@ class Builder {
 
   const ir::Kernel& kernel() const noexcept { return kernel_; }
   const std::string& name() const noexcept { return kernel_.name; }
+  // Unique per Builder in the process: values and handles keep it to tell this builder
+  // from a later one at the same address.
+  std::uint64_t serial() const noexcept { return serial_; }
+  Builder* enclosing() const noexcept { return enclosing_; }  // the thread's builder before this one
 
   // Ends building: checks that every output was written, verifies, hands over the IR.
   ir::Kernel finish(Where where = Where::current());
@@ -175,6 +185,7 @@ class Builder {
   };
   std::vector<PendingLoop> loops_;
   Builder* enclosing_ = nullptr;  // the thread's current builder before this one
+  std::uint64_t serial_ = 0;
 };
 
 // The builder of the kernel being built on this thread (ops without operands need it).

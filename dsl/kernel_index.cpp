@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 
 namespace pto::ir {
@@ -78,6 +80,24 @@ KernelIndex::KernelIndex(const Kernel& kernel)
       if (out.rows != type.rows || out.cols != type.cols) continue;
     }
     fused_[id] = 1;
+  }
+
+  // A fused value is computed by recursion through its fused operands in the backends (and
+  // rendered as one nested expression in CUDA): chains longer than max_fused_depth are cut,
+  // the value ending a run of that many is stored, so no input nests without bound.
+  std::vector<int> depth(kernel.values.size(), 0);
+  for (const Node* node : preorder_) {
+    for (ValueId result : node->results) {
+      const auto id = static_cast<std::size_t>(result);
+      if (!fused_[id]) continue;
+      int deepest = 0;
+      for (ValueId operand : node->operands) deepest = std::max(deepest, depth[static_cast<std::size_t>(operand)]);
+      depth[id] = deepest + 1;
+      if (depth[id] > max_fused_depth) {
+        fused_[id] = 0;
+        depth[id] = 0;
+      }
+    }
   }
 }
 

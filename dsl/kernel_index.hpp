@@ -12,6 +12,8 @@
 
 namespace pto::ir {
 
+inline constexpr int max_fused_depth = 64;
+
 class KernelIndex {
  public:
   // Precondition: `kernel` is verified and outlives the index (it points into its nodes).
@@ -36,7 +38,8 @@ class KernelIndex {
   // once, by an elementwise op, a store or a reduction of the same shape in the same block.
   // Chains like exp(s - m) * scale become one loop, with no intermediate tile in memory.
   // Integer divisions are never fused: their zero check faults at their own node, in
-  // program order, in every backend.
+  // program order, in every backend. A chain of more than max_fused_depth fused values is
+  // cut (the value ending each run is stored), bounding the backends' recursion.
   bool fused(ValueId id) const { return fused_.at(static_cast<std::size_t>(id)) != 0; }
 
  private:

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -41,24 +45,65 @@ std::filesystem::path ObjectCache::path_for(const std::string& key) const {
   return folder_ / fmt::format("{:016x}.o", fnv1a(key.data(), key.size()));
 }
 
-std::optional<std::vector<char>> ObjectCache::load(const std::string& key) const {
-  std::ifstream file(path_for(key), std::ios::binary);
-  if (!file) return std::nullopt;
-  char header_magic[8];
-  std::uint64_t key_size = 0, payload_size = 0, checksum = 0;
-  if (!file.read(header_magic, 8) || std::memcmp(header_magic, magic, 8) != 0) return std::nullopt;
-  if (!file.read(reinterpret_cast<char*>(&key_size), 8) || key_size != key.size()) return std::nullopt;
-  std::string stored_key(key_size, '\0');
-  if (!file.read(stored_key.data(), static_cast<std::streamsize>(key_size)) || stored_key != key) return std::nullopt;
-  if (!file.read(reinterpret_cast<char*>(&payload_size), 8) || !file.read(reinterpret_cast<char*>(&checksum), 8)) {
+namespace {
+
+// The whole of a regular file of at most `limit` bytes, or nullopt. Opened non-blocking and
+// checked with fstat before anything is read: a FIFO, a device or a folder at an entry's
+// path is passed over, never waited on.
+std::optional<std::vector<char>> read_regular_file(const std::filesystem::path& path, std::uint64_t limit) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || static_cast<std::uint64_t>(info.st_size) > limit) {
     return std::nullopt;
   }
-  if (payload_size > (std::uint64_t{1} << 32)) return std::nullopt;
-  std::vector<char> payload(payload_size);
-  if (!file.read(payload.data(), static_cast<std::streamsize>(payload_size))) return std::nullopt;
-  if (file.peek() != std::char_traits<char>::eof()) return std::nullopt;  // trailing bytes: not ours
+  std::vector<char> bytes(static_cast<std::size_t>(info.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got <= 0) return std::nullopt;  // an error, or the file shrank under us
+    done += static_cast<std::size_t>(got);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+std::optional<std::vector<char>> ObjectCache::load(const std::string& key) const {
+  // magic, key size, key, payload size, checksum, payload; nothing after it.
+  const std::uint64_t header = 8 + 8 + key.size() + 8 + 8;
+  const std::optional<std::vector<char>> file = read_regular_file(path_for(key), header + (std::uint64_t{1} << 32));
+  if (!file || file->size() < header) return std::nullopt;
+  const char* at = file->data();
+  auto read_u64 = [&at] {
+    std::uint64_t value = 0;
+    std::memcpy(&value, at, 8);
+    at += 8;
+    return value;
+  };
+  if (std::memcmp(at, magic, 8) != 0) return std::nullopt;
+  at += 8;
+  if (read_u64() != key.size() || std::memcmp(at, key.data(), key.size()) != 0) return std::nullopt;
+  at += key.size();
+  const std::uint64_t payload_size = read_u64(), checksum = read_u64();
+  if (payload_size != file->size() - header) return std::nullopt;  // truncated, or trailing bytes: not ours
+  std::vector<char> payload(at, at + payload_size);
   if (fnv1a(payload.data(), payload.size()) != checksum) return std::nullopt;
   return payload;
+}
+
+void ObjectCache::warn_unwritable(std::string_view what) const {
+  std::lock_guard<std::mutex> guard(warn_mutex_);
+  if (warned_) return;
+  warned_ = true;
+  fmt::print(stderr,
+             "PTO-RT: cannot write the kernel cache in {}; {} are compiled again by every process (set "
+             "PTO_CACHE_DIR to a writable folder)\n",
+             folder_.string(), what);
 }
 
 bool ObjectCache::store(const std::string& key, const std::vector<char>& object) const {

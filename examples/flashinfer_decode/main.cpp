@@ -7,13 +7,17 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <new>
 #include <thread>
+#include <utility>
 
 #include "core/error.hpp"
+#include "dsl/type_rules.hpp"
 #include "examples/flashinfer_decode/copy_limit.hpp"
 #include "examples/flashinfer_decode/decode_program.hpp"
 #include "examples/flashinfer_decode/report.hpp"
@@ -40,6 +44,31 @@ struct Options {
   int repeats = 0;  // 0: 3 on the CPU, 20 on a GPU
   std::string inputs, save_inputs, output, json;
 };
+
+// "512,1024,..." -> lengths; an empty item, a non-number or a length below 1 is an error
+// naming the item (CLI11's vector parsing skipped empty items and worded 0 as a range of
+// doubles).
+std::vector<std::int64_t> parse_lengths(const std::string& text) {
+  std::vector<std::int64_t> lengths;
+  std::size_t start = 0;
+  for (int item = 1;; ++item) {
+    const std::size_t comma = text.find(',', start);
+    const std::string piece = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(piece.data(), piece.data() + piece.size(), value);
+    if (piece.empty() || error != std::errc() || end != piece.data() + piece.size()) {
+      throw pto::Error(fmt::format("--seq-lens {}: item {} ('{}') is not an integer; give lengths like 512,1024", text,
+                                   item, piece));
+    }
+    if (value < 1) {
+      throw pto::Error(
+          fmt::format("--seq-lens {}: item {} is {}; every request needs at least one KV token", text, item, value));
+    }
+    lengths.push_back(value);
+    if (comma == std::string::npos) return lengths;
+    start = comma + 1;
+  }
+}
 
 DecodeInputs load_inputs(const Options& options) {
   const DecodeShape& s = options.shape;
@@ -94,10 +123,36 @@ void write_outputs(const Options& options, const RunReport& report, const std::v
   }
 }
 
+// The checks a flag's value can fail before any work starts, each naming the flag.
+void check_flags(const Options& options) {
+  if (options.paged || options.page_size > 0) {
+    const std::int64_t page = options.page_size > 0 ? options.page_size : 16;
+    // A paged tier loads one page per block: a [page, head_dim] tile.
+    if (std::string problem = pto::ir::check_tile_shape(page, options.shape.head_dim); !problem.empty()) {
+      throw pto::Error(
+          fmt::format("--page-size {} with --head-dim {}: a page is one tile, and {}; use a page of at "
+                      "most {} tokens",
+                      page, options.shape.head_dim, problem, pto::ir::max_tile_elements / options.shape.head_dim));
+    }
+  }
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--output", options.output},
+                                   {"--save-inputs", options.save_inputs},
+                                   {"--json", options.json}}) {
+    if (path.empty()) continue;
+    const std::filesystem::path folder = std::filesystem::absolute(path).parent_path();
+    std::error_code error;
+    if (!std::filesystem::is_directory(folder, error)) {
+      throw pto::Error(
+          fmt::format("{} {}: the folder {} does not exist; create it first", flag, path, folder.string()));
+    }
+  }
+}
+
 int run(const Options& options) {
   RunReport report;
   report.shape = options.shape;
   report.shape.validate();
+  check_flags(options);
   report.options.device = options.device == "cuda" ? Device::cuda : Device::cpu;
   report.options.layout = options.paged || options.page_size > 0 ? KvLayout::paged : KvLayout::contiguous;
   report.options.page_size = options.page_size > 0 ? options.page_size : 16;
@@ -177,9 +232,8 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device, "cpu (LLVM-compiled kernels on worker threads) or cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
-  app.add_option("--seq-lens", options.shape.seq_lens, "KV length of each request (the batch), e.g. 512,1024,...")
-      ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+  std::string seq_lens;
+  app.add_option("--seq-lens", seq_lens, "KV length of each request (the batch), e.g. 512,1024,...");
   app.add_option("--heads", options.shape.heads, "attention heads")->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--head-dim", options.shape.head_dim, "head dimension (multiple of 8, at most 256)")
       ->capture_default_str();
@@ -204,6 +258,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", options.json, "write the run's statistics as JSON here");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (!seq_lens.empty()) options.shape.seq_lens = parse_lengths(seq_lens);
     return run(options);
   } catch (const pto::Error& error) {
     std::fflush(stdout);

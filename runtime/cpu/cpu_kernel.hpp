@@ -9,6 +9,7 @@
 // the interpreter's pto::Error.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "dsl/arguments.hpp"
@@ -17,6 +18,11 @@
 namespace pto::cpu {
 
 enum class Engine { llvm, interpreter };
+
+// The most nodes a kernel the LLVM backend compiles may have (docs/backends.md): every tile
+// op is a loop nest of its own, and LLVM's optimiser is superlinear in the size of one
+// function, so a larger kernel is rejected naming the limit instead of exhausting memory.
+inline constexpr std::size_t max_llvm_kernel_nodes = 32768;
 
 class CpuKernel {
  public:

@@ -8,6 +8,7 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/OptimizationLevel.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CommandLine.h>
@@ -45,6 +46,28 @@ template <typename T>
 T check(llvm::Expected<T> value, const std::string& what) {
   if (!value) fail(what, value.takeError());
   return std::move(*value);
+}
+
+// A cache entry is added only when its object defines exactly the kernel's function: an
+// entry holding another kernel (a copied or swapped file with a valid checksum) is refused
+// before it can define anything.
+llvm::Error defines_only(llvm::StringRef bytes, const std::string& symbol) {
+  auto object = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(bytes, symbol));
+  if (!object) return object.takeError();
+  std::vector<std::string> defined;
+  for (const llvm::object::SymbolRef& entry : (*object)->symbols()) {
+    auto flags = entry.getFlags();
+    if (!flags) return flags.takeError();
+    if ((*flags & llvm::object::SymbolRef::SF_Undefined) || !(*flags & llvm::object::SymbolRef::SF_Global)) continue;
+    auto name = entry.getName();
+    if (!name) return name.takeError();
+    defined.push_back(name->str());
+  }
+  if (defined.size() == 1 && defined[0] == symbol) return llvm::Error::success();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "the cached object defines %zu global symbol(s), "
+                                 "not just %s",
+                                 defined.size(), symbol.c_str());
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {
@@ -127,17 +150,29 @@ CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural
   CompiledFunction result;
   result.scratch_bytes = scratch_bytes(kernel);
 
+  // Adds an object through a resource tracker of its own, so that an object which fails to
+  // link or to define the kernel is removed again: it never stays in the process (a foreign
+  // entry's definitions would clash with the real kernel's: "Duplicate definition of symbol").
   auto add_and_lookup = [&](const std::vector<char>& object) -> llvm::Error {
-    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()), symbol);
-    if (llvm::Error error = state_->jit->addObjectFile(std::move(buffer))) return error;
-    auto address = state_->jit->lookup(symbol);
-    if (!address) return address.takeError();
+    const llvm::StringRef bytes(object.data(), object.size());
+    if (llvm::Error error = defines_only(bytes, symbol)) return error;
+    auto tracker = state_->jit->getMainJITDylib().createResourceTracker();
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(bytes, symbol);
+    llvm::Error error = state_->jit->addObjectFile(tracker, std::move(buffer));
+    if (!error) {
+      auto address = state_->jit->lookup(symbol);
+      if (address) {
 #if LLVM_VERSION_MAJOR >= 15
-    result.function = address->toPtr<KernelFunction>();
+        result.function = address->toPtr<KernelFunction>();
 #else
-    result.function = reinterpret_cast<KernelFunction>(static_cast<std::uintptr_t>(address->getAddress()));
+        result.function = reinterpret_cast<KernelFunction>(static_cast<std::uintptr_t>(address->getAddress()));
 #endif
-    return llvm::Error::success();
+        return llvm::Error::success();
+      }
+      error = address.takeError();
+    }
+    if (llvm::Error removed = tracker->remove()) error = llvm::joinErrors(std::move(error), std::move(removed));
+    return error;
   };
 
   bool loaded = false;
@@ -231,7 +266,8 @@ CompiledFunction LlvmJit::get(const ir::Kernel& kernel, std::uint64_t structural
     const std::vector<char> object(buffer.begin(), buffer.end());
     if (llvm::Error error = add_and_lookup(object))
       fail(fmt::format("loading kernel '{}'", kernel.name), std::move(error));
-    cache_.store(key, object);  // best effort: an unwritable cache only costs the next start a compile
+    // Best effort: an unwritable cache only costs the next start a compile, said once.
+    if (!cache_.store(key, object)) cache_.warn_unwritable("CPU kernels");
     result.source = CompiledFunction::Source::compiled;
   }
   result.milliseconds = ms_since(start);

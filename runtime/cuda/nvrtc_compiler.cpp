@@ -112,7 +112,8 @@ Cubin NvrtcCompiler::compile(const GeneratedKernel& kernel, const std::string& k
   check_nvrtc(nvrtcGetCUBINSize(program, &size), "nvrtcGetCUBINSize");
   cubin.image.resize(size);
   check_nvrtc(nvrtcGetCUBIN(program, cubin.image.data()), "nvrtcGetCUBIN");
-  cache_.store(key, cubin.image);  // best effort: an unwritable cache costs the next start a compile
+  // Best effort: an unwritable cache costs the next start a compile, said once.
+  if (!cache_.store(key, cubin.image)) cache_.warn_unwritable("CUDA kernels");
   return finish();
 }
 

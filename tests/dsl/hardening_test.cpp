@@ -5,14 +5,18 @@
 // CUDA backend (NVRTC-compiled everywhere, run where a GPU is present).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
 #include "dsl/builder.hpp"
+#include "runtime/build_config.hpp"
+#include "runtime/cpu/cpu_kernel.hpp"
 #include "tests/dsl/dsl_test_util.hpp"
 
 using namespace pto;
@@ -180,4 +184,58 @@ TEST_CASE("#17.5 an i32 loop with a step beyond 2^31 runs once (the LLVM backend
   std::vector<std::int32_t> count(1);
   test::execute(kernel, KernelArgs().set("end", 100).set("count", view(count, 1, 1)));
   CHECK(count[0] == 1);
+}
+
+TEST_CASE("#17.11 a tl::Value or handle kept after its kernel was built is an error, not a dangling read") {
+  tl::Value kept;
+  std::optional<tl::Global> kept_global;
+  tl::kernel("first", [&](tl::Builder& k) {
+    kept = k.in(tl::tile(1, 4, f32), "x");
+    kept_global = k.in(tl::global(f32, {tl::dyn, 4}), "g");
+    tl::store(k.out(tl::tile(1, 4, f32), "y"), kept);
+  });
+  CHECK_THROWS_WITH_AS((void)kept.type(), doctest::Contains("a tl::Value of a kernel whose body has ended was used"),
+                       Error);
+  CHECK_THROWS_WITH_AS(tl::exp(kept), doctest::Contains("whose body has ended"), Error);
+  CHECK(build_error([&](tl::Builder& k) {
+          tl::store(k.out(tl::tile(1, 4, f32), "y"), kept * 2.0);
+        }).find("whose body has ended") != std::string::npos);
+  const std::string in_another = build_error(
+      [&](tl::Builder& k) { tl::store(k.out(tl::tile(1, 4, f32), "y"), tl::load(*kept_global, 0, 0, 1, 4)); });
+  CHECK(in_another.find("a parameter handle of a kernel whose body has ended was used") != std::string::npos);
+}
+
+TEST_CASE("#17.8 a long chain of fused elementwise ops is cut, and compiles and runs on every executor") {
+  constexpr int chain = 2000;
+  const auto kernel = tl::kernel("chain", [](tl::Builder& k) {
+    tl::Value v = k.in(tl::tile(1, 8, f32), "x");
+    for (int i = 0; i < chain; ++i) v = v + 1.0;  // each result used once, by the next: all fusible
+    tl::store(k.out(tl::tile(1, 8, f32), "y"), v);
+  });
+  int fused = 0, longest = 0, run = 0;
+  for (const ir::Node* node : kernel.index().preorder()) {
+    if (node->op != ir::Op::add) continue;
+    const bool is_fused = kernel.index().fused(node->results[0]);
+    fused += is_fused ? 1 : 0;
+    run = is_fused ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  CHECK(fused > chain / 2);               // fusion still does its job ...
+  CHECK(longest == ir::max_fused_depth);  // ... in runs of at most max_fused_depth
+  std::vector<float> x(8, 0.25f), y(8, 0.0f);
+  test::execute(kernel, KernelArgs().set("x", view(x, 1, 8)).set("y", view(y, 1, 8)));
+  CHECK(y[7] == doctest::Approx(0.25 + chain));
+}
+
+TEST_CASE("#17.8 a kernel beyond the LLVM backend's node limit is rejected naming the limit") {
+  if (!cpu::llvm_available()) return;  // the interpreter has no such limit
+  const auto kernel = tl::kernel("huge", [](tl::Builder& k) {
+    auto x = k.in(tl::tile(1, 1, f32), "x");
+    auto y = k.out(tl::tile(1, 1, f32), "y");
+    tl::Value v = x;
+    for (std::size_t i = 0; i < cpu::max_llvm_kernel_nodes; ++i) v = tl::maximum(v, x);
+    tl::store(y, v);
+  });
+  CHECK_THROWS_WITH_AS(cpu::CpuKernel{kernel},
+                       doctest::Contains("nodes; the LLVM CPU backend compiles at most 32768 in one kernel"), Error);
 }

@@ -4,13 +4,16 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
 
 #include "runtime/cpu/cpu_kernel.hpp"
+#include "runtime/object_cache.hpp"
 #include "tests/dsl/dsl_test_util.hpp"
 
 using namespace pto;
@@ -95,6 +98,54 @@ TEST_CASE("jit cache: a corrupt, truncated or foreign entry is never trusted and
   CHECK(rebuilt.source == CompiledFunction::Source::compiled);
   LlvmJit again(folder);
   CHECK(again.get(kernel.ir(), kernel.hash()).source == CompiledFunction::Source::disk);  // rewritten, valid
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("jit cache: an entry holding another kernel's object is refused before it defines anything (#17.9)") {
+  const auto folder = fresh_folder("foreign");
+  const auto a = scale_kernel(2.0), b = scale_kernel(5.0);
+  std::string key_a, key_b;
+  {
+    LlvmJit jit(folder);
+    jit.get(a.ir(), a.hash());
+    key_a = jit.cache_key(a.hash());
+    key_b = jit.cache_key(b.hash());
+  }
+  // B's entry now holds A's object, with a valid header and checksum for B's key.
+  const ObjectCache cache(folder);
+  const auto object_a = cache.load(key_a);
+  REQUIRE(object_a.has_value());
+  REQUIRE(cache.store(key_b, *object_a));
+  LlvmJit jit(folder);
+  // On fb9f0f2 loading B's entry defined A's symbol and left it in the process: A's own
+  // load then failed with "Duplicate definition of symbol".
+  CHECK(jit.get(b.ir(), b.hash()).source == CompiledFunction::Source::compiled);
+  CHECK(jit.get(a.ir(), a.hash()).source == CompiledFunction::Source::disk);
+  std::vector<float> x(128, 0.5f), y(128, 0.0f);
+  ArgSlot slots[2];
+  slots[0] = {x.data(), 4, 32, 32, 0, 0};
+  slots[1] = {y.data(), 4, 32, 32, 0, 0};
+  const CompiledFunction fb = jit.get(b.ir(), b.hash());
+  std::vector<unsigned char> scratch(static_cast<std::size_t>(fb.scratch_bytes) + 64);
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(scratch.data()) + 63) / 64 * 64);
+  KernelFault fault;
+  CHECK(fb.function(slots, aligned, &fault) == 0);
+  CHECK(y[0] == doctest::Approx(5.0 * std::exp(0.5)).epsilon(1e-5));  // B's code, not A's
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("jit cache: a FIFO at an entry's path is passed over, not waited on (#17.9)") {
+  const auto folder = fresh_folder("fifo");
+  const auto kernel = scale_kernel(3.0);
+  std::string path;
+  {
+    LlvmJit jit(folder);
+    path = jit.cache().path_for(jit.cache_key(kernel.hash())).string();
+  }
+  std::filesystem::create_directories(folder);
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  LlvmJit jit(folder);
+  CHECK(jit.get(kernel.ir(), kernel.hash()).source == CompiledFunction::Source::compiled);  // no hang
   std::filesystem::remove_all(folder);
 }
 
