@@ -49,15 +49,20 @@ class TableSource {
   std::string name_;
 };
 
+// Reads the user's vector (which must outlive every Program using it), or one it shares
+// (pinned: alive as long as the table).
 template <typename T>
 class VectorTable final : public TableSource {
  public:
   VectorTable(const std::vector<T>& rows, std::string name) : TableSource(std::move(name)), rows_(&rows) {}
+  VectorTable(std::shared_ptr<const std::vector<T>> rows, std::string name)
+      : TableSource(std::move(name)), owner_(std::move(rows)), rows_(owner_.get()) {}
   const std::byte* data() const override { return reinterpret_cast<const std::byte*>(rows_->data()); }
   std::int64_t rows() const override { return static_cast<std::int64_t>(rows_->size()); }
   std::size_t row_bytes() const override { return sizeof(T); }
 
  private:
+  std::shared_ptr<const std::vector<T>> owner_;  // set when pinned
   const std::vector<T>* rows_;
 };
 

@@ -2,7 +2,9 @@
 // indices) and work-descriptor tables (an array of a user's POD struct). Both keep a
 // pointer to the user's std::vector and read it when a Program executes: refill or resize
 // the vector, execute again, and the new rows are used (no kernel is recompiled). The
-// vector must outlive the Program and must not change while execute() runs.
+// vector must outlive the Program and must not change while execute() runs; a temporary
+// does not compile (it would be gone by then), and a std::shared_ptr<const std::vector>
+// pins the vector for as long as the table lives.
 //
 //   struct WorkDescriptor { int32_t tier, request, head, kv_start, kv_len; };
 //   std::vector<WorkDescriptor> plan = planner.plan();
@@ -27,6 +29,11 @@ class IntArray {
   template <typename T>
   IntArray(const std::vector<T>& values, std::string name)
       : source_(std::make_shared<VectorTable<T>>(values, std::move(name))), kind_(int_kind_of<T>()) {}
+  template <typename T>
+  IntArray(std::shared_ptr<const std::vector<T>> values, std::string name)
+      : source_(std::make_shared<VectorTable<T>>(std::move(values), std::move(name))), kind_(int_kind_of<T>()) {}
+  template <typename T>
+  IntArray(std::vector<T>&& values, std::string name) = delete;  // would dangle: keep it, or pin a shared_ptr
 
   Expr operator[](const Expr& index) const { return Expr::field(source_, index, 0, kind_, source_->name()); }
   Expr size() const { return Expr::table_rows(source_); }
@@ -67,6 +74,9 @@ class DescriptorTable {
 
   DescriptorTable(const std::vector<T>& rows, std::string name)
       : source_(std::make_shared<VectorTable<T>>(rows, std::move(name))) {}
+  DescriptorTable(std::shared_ptr<const std::vector<T>> rows, std::string name)
+      : source_(std::make_shared<VectorTable<T>>(std::move(rows), std::move(name))) {}
+  DescriptorTable(std::vector<T>&& rows, std::string name) = delete;  // would dangle: keep it, or pin a shared_ptr
 
   Row operator[](const Expr& index) const { return Row(source_, index); }
   Expr rows() const { return Expr::table_rows(source_); }

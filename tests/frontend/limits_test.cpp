@@ -3,10 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.hpp"
 #include "frontend/program.hpp"
+#include "frontend/tables.hpp"
 #include "frontend/tensor.hpp"
 #include "frontend/workload.hpp"
 
@@ -71,4 +75,32 @@ TEST_CASE("#17.11 an integer that does not fit its i32 parameter is an error, ne
                       w.call(kernel, {Expr(std::int64_t{1} << 32), out.view()});
                     }).compile(Target::interpreter());
   CHECK_THROWS_WITH_AS(program.execute(), doctest::Contains("call of 'fill', argument 'n'"), Error);
+}
+
+namespace {
+struct Job {
+  std::int32_t row;
+};
+}  // namespace
+
+TEST_CASE("#17.11 a table cannot be made from a temporary; a shared_ptr pins its vector for the table's life") {
+  static_assert(!std::is_constructible_v<DescriptorTable<Job>, std::vector<Job>&&, std::string>,
+                "a temporary vector would be gone before execute() reads it");
+  static_assert(!std::is_constructible_v<IntArray, std::vector<std::int32_t>&&, std::string>);
+  const auto kernel = fill_kernel();
+  std::vector<std::int32_t> y(4, -1);
+  Tensor out = Tensor::wrap("y", y.data(), DType::i32, {4, 1});
+  auto jobs = std::make_shared<std::vector<Job>>(std::vector<Job>{{2}, {0}, {3}});
+  const DescriptorTable<Job> table(std::shared_ptr<const std::vector<Job>>(jobs), "jobs");
+  jobs.reset();  // the caller's reference is gone; the table keeps the rows alive
+  Program program = workload("w", [&](W& w) {
+                      w.parallel_for(DenseDyn(table), [&](Idx i) {
+                        const Expr row = table[i][&Job::row];
+                        w.call(kernel, {row, out.view()[row]});
+                      });
+                    }).compile(Target::interpreter());
+  program.execute();
+  program.synchronize();
+  CHECK(program.stats().tasks == 3);
+  CHECK(y == std::vector<std::int32_t>{0, -1, 2, 3});
 }
