@@ -39,7 +39,6 @@ void check_binding(const ir::Kernel& kernel, std::size_t index, const Binding& b
     }
     // Kernels read the value in the parameter's dtype: one that does not fit is an error,
     // never truncated (an i32 bound to 2^32 would silently be 0).
-    const double as_number = integer ? static_cast<double>(std::get<std::int64_t>(binding)) : std::get<double>(binding);
     if (param.type.dtype == DType::i32) {
       const std::int64_t value = std::get<std::int64_t>(binding);
       if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max()) {
@@ -49,7 +48,7 @@ void check_binding(const ir::Kernel& kernel, std::size_t index, const Binding& b
                         what(), value));
       }
     } else if (is_float(param.type.dtype) && !integer) {
-      if (std::string problem = ir::check_number(param.type.dtype, as_number); !problem.empty()) {
+      if (std::string problem = ir::check_number(param.type.dtype, std::get<double>(binding)); !problem.empty()) {
         throw Error(fmt::format("{}: bound to {}", what(), problem));
       }
     }

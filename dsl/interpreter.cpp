@@ -24,6 +24,18 @@ struct Slot {
   std::vector<std::int64_t> i;
 };
 
+// Two's complement arithmetic on int64 (through uint64, where overflow is defined); `wrap`
+// then narrows to the dtype.
+std::int64_t wrapping_add(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t wrapping_mul(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+}
+
 std::int64_t wrap(DType dtype, std::int64_t value) {
   if (dtype == DType::i32)
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(value)));
@@ -129,8 +141,8 @@ float unary(ir::UnaryOp op, float x) {
 // rejects them on integers).
 std::int64_t unary(ir::UnaryOp op, std::int64_t x) {
   switch (op) {
-    case ir::UnaryOp::neg: return static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(x));
-    case ir::UnaryOp::abs: return x < 0 ? static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(x)) : x;
+    case ir::UnaryOp::neg: return wrapping_sub(0, x);
+    case ir::UnaryOp::abs: return x < 0 ? wrapping_sub(0, x) : x;
     case ir::UnaryOp::relu: return x > 0 ? x : 0;
     case ir::UnaryOp::exp:
     case ir::UnaryOp::log:
@@ -264,11 +276,11 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
 
   void visit_constant(const ir::Node& node) {
     const ir::Type& t = type(node.results[0]);
+    const bool iota = ir::as_constant(node.op) == ir::ConstantOp::iota;
     Slot s = make(t);
     for (std::int64_t r = 0; r < t.rows; ++r) {
       for (std::int64_t c = 0; c < t.cols; ++c) {
-        const double x =
-            ir::as_constant(node.op) == ir::ConstantOp::iota ? double(node.axis == 0 ? r : c) : node.number;
+        const double x = iota ? double(node.axis == 0 ? r : c) : node.number;
         const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
         if (is_float(t.dtype)) {
           s.f[k] = round_to(t.dtype, static_cast<float>(x));
@@ -437,15 +449,9 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     const std::int64_t a = ival(0), b = ival(1);
     std::int64_t result = 0;
     switch (op.binary) {
-      case ir::BinaryOp::add:
-        result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-        break;
-      case ir::BinaryOp::sub:
-        result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-        break;
-      case ir::BinaryOp::mul:
-        result = static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
-        break;
+      case ir::BinaryOp::add: result = wrapping_add(a, b); break;
+      case ir::BinaryOp::sub: result = wrapping_sub(a, b); break;
+      case ir::BinaryOp::mul: result = wrapping_mul(a, b); break;
       case ir::BinaryOp::div:
         if (b == 0) throw division_by_zero_error(kernel_, node);
         result = (a == std::numeric_limits<std::int64_t>::min() && b == -1) ? a : a / b;
@@ -485,11 +491,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
         std::int64_t acc = integer_identity(ir::identity(reduction.kind));
         for (std::int64_t n = 0; n < inner; ++n) {
           const std::int64_t v = x.i[element_index(n)];
-          acc = is_max ? std::max(acc, v)
-                : is_min
-                    ? std::min(acc, v)
-                    : wrap(t.dtype,
-                           static_cast<std::int64_t>(static_cast<std::uint64_t>(acc) + static_cast<std::uint64_t>(v)));
+          acc = is_max ? std::max(acc, v) : is_min ? std::min(acc, v) : wrap(t.dtype, wrapping_add(acc, v));
         }
         s.i[static_cast<std::size_t>(o)] = acc;
       }

@@ -41,6 +41,9 @@ struct Program::Impl {
   std::unique_ptr<CudaTarget> cuda;  // Target::cuda(): replaces the executor and the runners
 #endif
   SizeBindings sizes;
+  // The sizes the workload's expressions read, for set_size's check (walked once here, not
+  // on every set_size of a serving loop).
+  std::vector<std::string> readable_sizes;
   // Declared after the executor and the runners, so destroyed first: its destructor waits
   // for the tasks that use them.
   std::unique_ptr<TaskGraph> graph;
@@ -49,7 +52,7 @@ struct Program::Impl {
   std::int64_t steals_before = 0;
   ProgramStats stats;
 
-  Impl(const Workload& w, Target t) : workload(w), target(t) {}
+  Impl(const Workload& w, Target t) : workload(w), target(t), readable_sizes(size_names(w.statements())) {}
 
   void compile_kernels() {
     for_each_call(workload.statements(), [&](const CallSite& site) {
@@ -165,7 +168,7 @@ Program& Program::operator=(Program&&) noexcept = default;
 
 void Program::set_size(const std::string& name, std::int64_t value) {
   if (value < 0) throw Error(fmt::format("set_size(\"{}\", {}): a size must be >= 0", name, value));
-  const std::vector<std::string> read = size_names(impl_->workload.statements());
+  const std::vector<std::string>& read = impl_->readable_sizes;
   if (std::find(read.begin(), read.end(), name) == read.end()) {
     throw Error(fmt::format("set_size(\"{}\", {}): workload '{}' reads no size named '{}'; {}", name, value,
                             impl_->workload.name(), name,

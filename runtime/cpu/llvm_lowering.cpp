@@ -12,8 +12,6 @@
 
 #include <cmath>
 #include <functional>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "core/error.hpp"
 #include "core/kernel_abi.hpp"
@@ -512,24 +510,19 @@ class Lowering : public ir::NodeVisitor<Lowering> {
   }
 
   llvm::Value* compare(ir::CompareOp op, llvm::Value* a, llvm::Value* c, bool floating) {
-    if (floating) {
-      switch (op) {
-        case ir::CompareOp::lt: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OLT, a, c), i32_);
-        case ir::CompareOp::le: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OLE, a, c), i32_);
-        case ir::CompareOp::gt: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OGT, a, c), i32_);
-        case ir::CompareOp::ge: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OGE, a, c), i32_);
-        case ir::CompareOp::eq: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_OEQ, a, c), i32_);
-        case ir::CompareOp::ne: return b_.CreateZExt(b_.CreateFCmp(llvm::CmpInst::FCMP_UNE, a, c), i32_);
-      }
-    } else {
-      switch (op) {
-        case ir::CompareOp::lt: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SLT, a, c), i32_);
-        case ir::CompareOp::le: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SLE, a, c), i32_);
-        case ir::CompareOp::gt: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SGT, a, c), i32_);
-        case ir::CompareOp::ge: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_SGE, a, c), i32_);
-        case ir::CompareOp::eq: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_EQ, a, c), i32_);
-        case ir::CompareOp::ne: return b_.CreateZExt(b_.CreateICmp(llvm::CmpInst::ICMP_NE, a, c), i32_);
-      }
+    return b_.CreateZExt(b_.CreateCmp(predicate(op, floating), a, c), i32_);
+  }
+
+  // Ordered float predicates (false with a NaN) but `ne` (true with a NaN); signed integers.
+  static llvm::CmpInst::Predicate predicate(ir::CompareOp op, bool floating) {
+    using P = llvm::CmpInst::Predicate;
+    switch (op) {
+      case ir::CompareOp::lt: return floating ? P::FCMP_OLT : P::ICMP_SLT;
+      case ir::CompareOp::le: return floating ? P::FCMP_OLE : P::ICMP_SLE;
+      case ir::CompareOp::gt: return floating ? P::FCMP_OGT : P::ICMP_SGT;
+      case ir::CompareOp::ge: return floating ? P::FCMP_OGE : P::ICMP_SGE;
+      case ir::CompareOp::eq: return floating ? P::FCMP_OEQ : P::ICMP_EQ;
+      case ir::CompareOp::ne: return floating ? P::FCMP_UNE : P::ICMP_NE;
     }
     throw InternalError("LLVM lowering: compare op out of range");
   }

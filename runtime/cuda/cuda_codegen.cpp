@@ -350,18 +350,6 @@ class Generator : public ir::NodeVisitor<Generator> {
     return fmt::format("(({})({}))", compute_type(to), value);
   }
 
-  // Whether computing `id` at an element runs an integer division (which needs `zero`).
-  bool divides(ir::ValueId id) const {
-    if (kernel_.type_of(id).is_scalar() || slot(id).offset >= 0) return false;
-    const ir::Node& node = definition(id);
-    if (node.op == ir::Op::div && is_integer(kernel_.type_of(id).dtype)) return true;
-    if (node.op == ir::Op::trans) return divides(node.operands[0]);
-    if (!ir::is_elementwise(node.op)) return false;
-    for (ir::ValueId operand : node.operands)
-      if (divides(operand)) return true;
-    return false;
-  }
-
   // ---- statements ---------------------------------------------------------------------------
 
   // for each element (r, c) of a rows x cols shape, spread over the CTA's threads.
@@ -503,8 +491,9 @@ class Generator : public ir::NodeVisitor<Generator> {
     comment(node);
     line("{{");
     indent_ += 2;
-    bool may_divide = node.op == ir::Op::div && is_integer(type.dtype);
-    for (ir::ValueId operand : node.operands) may_divide = may_divide || divides(operand);
+    // Integer divisions are never fused (ir::KernelIndex): only the node itself can divide
+    // by zero here, and its fault names it.
+    const bool may_divide = node.op == ir::Op::div && is_integer(type.dtype);
     materialize(
         id, [&] { return apply(node, "r", "c"); }, node, may_divide);
     indent_ -= 2;
@@ -793,32 +782,13 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("{}* __restrict__ target = ({}*)args[{}].data;", storage_type(p.type.dtype), storage_type(p.type.dtype),
          node.param);
     line("const long long stride = args[{}].stride;", node.param);
-    const bool may_divide = divides(value);
-    if (may_divide) line("bool zero = false;");
     for_each_element(type, [&] {
       line("if (r < vr && c < vc) target[(row + r) * stride + col + c] = {};",
            narrow(p.type.dtype, element(value, "r", "c")));
     });
-    if (may_divide) {
-      line("if (__syncthreads_or(zero)) {{");
-      line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});",
-           node_index(*division_in(value)));
-      line("  return;");
-      line("}}");
-    } else {
-      barrier();  // a later read_output of this parameter sees the store
-    }
+    barrier();  // a later read_output of this parameter sees the store
     indent_ -= 2;
     line("}}");
-  }
-
-  // The integer division node computed inside a fused value (for its fault's name).
-  const ir::Node* division_in(ir::ValueId id) const {
-    const ir::Node& node = definition(id);
-    if (node.op == ir::Op::div) return &node;
-    for (ir::ValueId operand : node.operands)
-      if (!kernel_.type_of(operand).is_scalar() && divides(operand)) return division_in(operand);
-    return &node;
   }
 
   void visit_reduce(const ir::Node& node) {
@@ -843,10 +813,8 @@ class Generator : public ir::NodeVisitor<Generator> {
       return is_float(dtype) ? fmt::format("{} + {}", a, b) : fmt::format("pto::add_wrap({}, {})", a, b);
     };
     const char* warp_op = is_max ? "pto::warp_max" : is_min ? "pto::warp_min" : "pto::warp_sum";
-    const bool may_divide = divides(input);
     line("{{");
     indent_ += 2;
-    if (may_divide) line("bool zero = false;");
     const std::int64_t outer = by_row ? in_type.rows : in_type.cols;
     const std::int64_t inner = by_row ? in_type.cols : in_type.rows;
     const std::string result_index = by_row ? fmt::format("o * {}", slot(id).stride) : "o";
@@ -876,15 +844,7 @@ class Generator : public ir::NodeVisitor<Generator> {
       indent_ -= 2;
       line("}}");
     }
-    if (may_divide) {
-      line("if (__syncthreads_or(zero)) {{");
-      line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});",
-           node_index(*division_in(input)));
-      line("  return;");
-      line("}}");
-    } else {
-      barrier();
-    }
+    barrier();
     indent_ -= 2;
     line("}}");
   }
