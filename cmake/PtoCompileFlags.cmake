@@ -18,6 +18,11 @@ if(PTO_SANITIZE)
   add_link_options(-fsanitize=${PTO_SANITIZE})
 endif()
 
+if(PTO_BUILD_FUZZERS)
+  # Coverage feedback for libFuzzer from every library; the targets add libFuzzer's main.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 function(pto_set_warnings target)
   target_compile_options(${target} PRIVATE ${PTO_WARNING_FLAGS})
 endfunction()

@@ -7,6 +7,8 @@ set_property(CACHE PTO_WITH_CUDA PROPERTY STRINGS AUTO ON OFF)
 option(PTO_WERROR "Treat compiler warnings as errors (CI turns this on)" OFF)
 set(PTO_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. 'address,undefined' or 'thread'")
 option(PTO_BUILD_TESTS "Build the doctest suites" ON)
+option(PTO_BUILD_FUZZERS "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
+set(PTO_FUZZ_SMOKE_SECONDS 45 CACHE STRING "Seconds each fuzz target runs as a ctest case (label fuzz)")
 
 foreach(opt PTO_WITH_LLVM PTO_WITH_CUDA)
   string(TOUPPER "${${opt}}" value)
@@ -23,4 +25,8 @@ endforeach()
 
 if(PTO_SANITIZE MATCHES "thread" AND PTO_SANITIZE MATCHES "address")
   message(FATAL_ERROR "PTO_SANITIZE='${PTO_SANITIZE}': ThreadSanitizer cannot be combined with AddressSanitizer; build them separately")
+endif()
+
+if(PTO_BUILD_FUZZERS AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "PTO_BUILD_FUZZERS=ON needs clang (libFuzzer); configure with CC=clang CXX=clang++")
 endif()

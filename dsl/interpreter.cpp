@@ -42,11 +42,19 @@ std::int64_t wrap(DType dtype, std::int64_t value) {
   return value;
 }
 
+// Truncate toward zero, saturate at the dtype's range, NaN -> 0 (llvm.fptosi.sat, PTX cvt.rzi).
 std::int64_t saturate_to_int(DType dtype, float value) {
   if (std::isnan(value)) return 0;
-  const double low = dtype == DType::i32 ? double(std::numeric_limits<std::int32_t>::min()) : -9.2233720368547758e18;
-  const double high = dtype == DType::i32 ? double(std::numeric_limits<std::int32_t>::max()) : 9.2233720368547748e18;
-  return static_cast<std::int64_t>(std::clamp(static_cast<double>(std::trunc(value)), low, high));
+  const double x = std::trunc(static_cast<double>(value));
+  if (dtype == DType::i32) {
+    return static_cast<std::int64_t>(std::clamp(x, double(std::numeric_limits<std::int32_t>::min()),
+                                                double(std::numeric_limits<std::int32_t>::max())));
+  }
+  // 2^63 is a double but not an int64: every float from it on saturates to INT64_MAX (the
+  // clamp used to stop at the double below, 2^63 - 1024). -2^63 is INT64_MIN exactly.
+  if (x >= 0x1p63) return std::numeric_limits<std::int64_t>::max();
+  if (x < -0x1p63) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(x);
 }
 
 float read_element(const TensorView& tensor, std::int64_t r, std::int64_t c, std::int64_t* as_int) {

@@ -13,6 +13,13 @@ namespace flashinfer {
 
 using pto::Error;
 
+namespace {
+
+// ceil(n / d) for n >= 0, d >= 1, without the n + d - 1 that overflows near INT64_MAX.
+std::int64_t ceil_div(std::int64_t n, std::int64_t d) { return n / d + (n % d != 0 ? 1 : 0); }
+
+}  // namespace
+
 int tier_of(std::int64_t kv_len) {
   for (int tier = 0; tier < tier_count - 1; ++tier)
     if (kv_len <= tier_limits[tier]) return tier;
@@ -79,7 +86,7 @@ std::int64_t AttentionPlanner::work_units(const std::vector<std::int64_t>& seq_l
   // into a small number that fits the budget.
   std::int64_t units = 0;
   for (const std::int64_t length : seq_lens) {
-    const std::int64_t chunks = length / chunk_size + (length % chunk_size != 0 ? 1 : 0);
+    const std::int64_t chunks = ceil_div(length, chunk_size);
     std::int64_t request_units = 0;
     if (__builtin_mul_overflow(chunks, heads, &request_units) || __builtin_add_overflow(units, request_units, &units))
       return std::numeric_limits<std::int64_t>::max();
@@ -91,7 +98,7 @@ std::int64_t AttentionPlanner::choose_chunk_size(const std::vector<std::int64_t>
   check_inputs(seq_lens, heads);
   const PlannerOptions& o = options_;
   // Candidates: the multiples of the granularity in [chunk_min, chunk_max], by index.
-  const std::int64_t lowest = (o.chunk_min + o.granularity - 1) / o.granularity;
+  const std::int64_t lowest = ceil_div(o.chunk_min, o.granularity);
   const std::int64_t highest = o.chunk_max / o.granularity;
   const auto fits = [&](std::int64_t k) { return work_units(seq_lens, heads, k * o.granularity) <= o.max_work_units; };
   if (!fits(highest)) {
@@ -128,7 +135,7 @@ std::vector<WorkDescriptor> AttentionPlanner::generate(const std::vector<std::in
   out.reserve(static_cast<std::size_t>(units));
   for (std::size_t request = 0; request < seq_lens.size(); ++request) {
     const std::int64_t length = seq_lens[request];
-    const std::int64_t chunks = (length + chunk_size - 1) / chunk_size;
+    const std::int64_t chunks = ceil_div(length, chunk_size);
     for (std::int64_t head = 0; head < heads; ++head) {
       for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
         WorkDescriptor d;

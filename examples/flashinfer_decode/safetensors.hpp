@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct SafetensorsFile {
 };
 
 SafetensorsFile read_safetensors(const std::string& path);
+// The same checks over a file's bytes in memory; errors name `source`.
+SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, const std::string& source);
 void write_safetensors(const std::string& path, const SafetensorsFile& file);
 
 // The tensor `name` of `file`, checked to have `dtype` and `shape`; the error names the

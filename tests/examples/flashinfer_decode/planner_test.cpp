@@ -162,3 +162,29 @@ TEST_CASE("decode shape: lengths whose sum overflows are an error before any siz
                        pto::Error);
   CHECK_THROWS_WITH_AS((void)shape.total_tokens(), doctest::Contains("add up to more than"), pto::Error);
 }
+
+TEST_CASE("planner: a chunk size near INT64_MAX gives one chunk per sequence (fuzzing: length + chunk - 1 overflowed)") {
+  // Found by tests/fuzz/planner_fuzz: generate() rounded up with (length + chunk - 1) / chunk.
+  const AttentionPlanner planner;
+  const std::vector<WorkDescriptor> descriptors =
+      planner.generate({1024, 7}, 2, std::numeric_limits<std::int64_t>::max() - 16);
+  REQUIRE(descriptors.size() == 4);
+  CHECK(descriptors[0].kv_len == 1024);
+  CHECK(descriptors[0].is_whole());
+  CHECK(descriptors[3].kv_len == 7);
+  CHECK(descriptors[3].kv_start == 0);
+}
+
+TEST_CASE("planner: a chunk range near INT64_MAX is searched without overflow (fuzzing: chunk_min + granularity - 1)") {
+  // Found by tests/fuzz/planner_fuzz: the smallest candidate was (chunk_min + g - 1) / g.
+  PlannerOptions options;
+  options.chunk_min = std::numeric_limits<std::int64_t>::max() - 1;
+  options.chunk_max = std::numeric_limits<std::int64_t>::max();
+  options.granularity = std::int64_t{1} << 35;
+  options.objective = Objective::most_parallel;
+  CHECK_THROWS_WITH_AS(AttentionPlanner{options}, doctest::Contains("no multiple of the granularity"), pto::Error);
+  options.granularity = 1;
+  const Plan plan = AttentionPlanner(options).plan({5000}, 3);
+  CHECK(plan.chunk_size == options.chunk_min);
+  CHECK(plan.descriptors.size() == 3);
+}
