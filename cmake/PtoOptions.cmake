@@ -30,3 +30,8 @@ endif()
 if(PTO_BUILD_FUZZERS AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "PTO_BUILD_FUZZERS=ON needs clang (libFuzzer); configure with CC=clang CXX=clang++")
 endif()
+# The coverage hooks every library calls are defined by libFuzzer in the fuzz targets and by
+# the sanitizer runtime in every other binary.
+if(PTO_BUILD_FUZZERS AND NOT PTO_SANITIZE)
+  message(FATAL_ERROR "PTO_BUILD_FUZZERS=ON needs a sanitizer build: add -DPTO_SANITIZE=address,undefined")
+endif()

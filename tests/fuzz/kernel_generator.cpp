@@ -203,7 +203,8 @@ class Generator {
   // Every output is written once more at the end, so that a kernel always stores them.
   void finish_outputs() {
     const GlobalParam& g = outputs_.front();
-    tl::store(g.handle, 0, 0, storable(any_tile(), g.dtype));
+    const tl::Value v = storable(any_tile(), g.dtype);
+    tl::store(g.handle, 0, 0, v, std::min(v.rows(), g.rows), std::min(v.cols(), g.cols));
     if (out_tile_ && !out_tile_stored_) store_out_tile();
   }
 
@@ -228,15 +229,22 @@ class Generator {
     }
     for (const tl::Value& s : float_scalars_) fits.push_back(s);
     for (const IntScalar& s : ints_) fits.push_back(s.value);
-    if (fits.empty() || pick(8) == 0) return tl::full(1, 1, a.dtype(), element_value(a.dtype()));
+    if (fits.empty() || pick(8) == 0) return tl::full(1, 1, a.dtype(), number_for(a.dtype()));
     tl::Value b = fits[static_cast<std::size_t>(pick(static_cast<int>(fits.size())))];
-    if (b.dtype() != a.dtype() && pick(4) != 0) b = tl::cast(b, a.dtype());
+    if (b.dtype() != a.dtype() && pick(4) != 0) {
+      if (is_integer(a.dtype()) && !discontinuity_allowed(b)) return tl::full(1, 1, a.dtype(), number_for(a.dtype()));
+      const tl::Value cast = tl::cast(b, a.dtype());
+      if (inexact(b)) inexact_.insert(cast.id());
+      return cast;
+    }
     return b;
   }
   tl::Index index() {
     if (!ints_.empty() && pick(3) == 0) return ints_[static_cast<std::size_t>(pick(static_cast<int>(ints_.size())))].value;
     if (pick(8) == 0) return tl::Index(edgy_int());  // the builder rejects what a double cannot hold
-    return tl::Index(data_.ConsumeIntegralInRange<std::int64_t>(-2, max_extent));
+    // Mostly offsets inside small tensors, so that most kernels run to their end.
+    return tl::Index(pick(4) == 0 ? data_.ConsumeIntegralInRange<std::int64_t>(-2, max_extent)
+                                  : data_.ConsumeIntegralInRange<std::int64_t>(0, 3));
   }
   // In comparable mode, a float operand clamped to [-limit, limit] (NaN stays NaN).
   tl::Value bounded(const tl::Value& x, double limit) {
@@ -244,9 +252,19 @@ class Generator {
     return tl::minimum(tl::maximum(x, -limit), limit);
   }
   tl::Value as_float(const tl::Value& x) { return is_float(x.dtype()) ? x : tl::cast(x, DType::f32); }
-  // A number operand: anything in `any` mode; in comparable mode one that keeps results in
-  // a range where the tolerance means something (no 1e30 amplifying a rounding difference).
-  double number() { return comparable() ? element_value(DType::f32) : edgy_double(); }
+  // A number operand for a value of `dtype`: an integer for integers (a fraction is a build
+  // error), anything for floats in `any` mode, and in comparable mode one in [-4, 4], which
+  // keeps results where the tolerance means something (no 1e30 amplifying a rounding).
+  double number_for(DType dtype) {
+    if (is_integer(dtype)) {
+      return pick(8) == 0 && !comparable() ? static_cast<double>(edgy_int())
+                                           : static_cast<double>(data_.ConsumeIntegralInRange<int>(-4, 4));
+    }
+    return comparable() ? data_.ConsumeFloatingPointInRange<double>(-4, 4) : edgy_double();
+  }
+  // A load's pad: any value of the dtype (inf and NaN for floats: they propagate through
+  // exact ops identically on every executor).
+  double pad_for(DType dtype) { return pick(4) == 0 ? edgy_double() : number_for(dtype); }
   bool inexact(const tl::Value& v) const { return inexact_.count(v.id()) != 0; }
   // Whether `v` may feed a discontinuous op (a comparison, a where condition, a conversion
   // to an integer).
@@ -318,8 +336,8 @@ class Generator {
     const std::int64_t rows = extent(), cols = extent();
     switch (pick(3)) {
       case 0: push(tl::load(g.handle, index(), index(), rows, cols)); break;
-      case 1: push(tl::load(g.handle, index(), index(), rows, cols, index(), index(), edgy_double())); break;
-      default: push(tl::load(g.handle, index(), rows, index(), tl::Pad{edgy_double()})); break;
+      case 1: push(tl::load(g.handle, index(), index(), rows, cols, index(), index(), pad_for(g.dtype))); break;
+      default: push(tl::load(g.handle, index(), rows, index(), tl::Pad{pad_for(g.dtype)})); break;
     }
   }
 
@@ -327,11 +345,11 @@ class Generator {
     const std::int64_t rows = extent(), cols = extent();
     const DType dtype = any_dtype();
     switch (pick(4)) {
-      case 0: push(tl::full(rows, cols, dtype, number())); break;
+      case 0: push(tl::full(rows, cols, dtype, number_for(dtype))); break;
       case 1: push(tl::zeros(rows, cols, dtype)); break;
       case 2: push(tl::iota(rows, cols, pick(3), pick(2) ? DType::i32 : dtype)); break;
       default: {
-        const tl::Value c = tl::constant(number(), dtype);
+        const tl::Value c = tl::constant(number_for(dtype), dtype);
         if (is_integer(dtype)) {
           ints_.push_back({c, std::nullopt});
         } else {
@@ -373,7 +391,7 @@ class Generator {
         if (may_compare) result(tl::eq(a, b));
         break;
       case 9:
-        if (discontinuity_allowed(a)) push(tl::ge(a, edgy_double()), false, {a});
+        if (discontinuity_allowed(a)) push(tl::ge(a, number_for(a.dtype())), false, {a});
         break;
       case 10:
         if (b.rows() == a.rows() && b.cols() == 1 && !b.is_scalar()) {
@@ -381,10 +399,10 @@ class Generator {
         } else if (b.rows() == 1 && b.cols() == a.cols() && !b.is_scalar()) {
           result(pick(2) ? tl::coladd(a, b) : tl::colmul(a, b));
         } else {
-          push(a * number(), false, {a});
+          push(a * number_for(a.dtype()), false, {a});
         }
         break;
-      default: push(number() - a, false, {a}); break;
+      default: push(number_for(a.dtype()) - a, false, {a}); break;
     }
   }
 
@@ -397,7 +415,7 @@ class Generator {
     const tl::Value x = as_float(a);
     const auto rounded = [&](const tl::Value& v) { push(v, true); };
     switch (pick(11)) {
-      case 0: rounded(tl::exp(bounded(x, 20))); break;
+      case 0: rounded(tl::exp(bounded(x, 10))); break;  // at most e^10: far from f16's largest value
       case 1: rounded(comparable() ? tl::log(tl::abs(bounded(x, 1e4)) + 1.0) : tl::log(x)); break;
       case 2: rounded(tl::sqrt(comparable() ? tl::abs(bounded(x, 1e4)) : x)); break;
       case 3: rounded(tl::rsqrt(comparable() ? tl::abs(bounded(x, 1e4)) + 1.0 : x)); break;
@@ -413,9 +431,9 @@ class Generator {
 
   void emit_reduction() {
     const tl::Value a = any_tile();
-    // Reductions of comparable floats see values of at most 1e4, so sums in any order agree
-    // to the tolerance; max and min are exact in any order.
-    const tl::Value x = bounded(a, 1e4);
+    // Reductions of comparable floats see values of at most 8, so that sums in any order
+    // agree to the tolerance even where they cancel; max and min are exact in any order.
+    const tl::Value x = bounded(a, 8);
     const bool float_sum = is_float(a.dtype());
     switch (pick(8)) {
       case 0: push(tl::rowsum(x), float_sum, {a}); break;
@@ -435,7 +453,7 @@ class Generator {
     for (const tl::Value& t : tiles_)
       if (!t.is_scalar() && t.rows() == a.cols()) rhs.push_back(t);
     tl::Value b = rhs.empty() || pick(3) == 0 ? tl::trans(a) : rhs[static_cast<std::size_t>(pick(static_cast<int>(rhs.size())))];
-    const tl::Value x = bounded(as_float(a), 100), y = bounded(as_float(b), 100);
+    const tl::Value x = bounded(as_float(a), 8), y = bounded(as_float(b), 8);  // as for sums
     push(pick(2) ? tl::matmul(x, y) : tl::matmul(x, y, tl::zeros(x.rows(), y.cols(), DType::f32) + 1.0), true);
   }
 
@@ -456,13 +474,13 @@ class Generator {
   }
 
   // A loop bound: a literal, or a scalar whose value is known before the kernel runs.
-  std::pair<tl::Index, std::optional<std::int64_t>> loop_bound() {
+  std::pair<tl::Index, std::int64_t> loop_bound() {
     std::vector<const IntScalar*> known;
     for (const IntScalar& s : ints_)
       if (s.known) known.push_back(&s);
     if (!known.empty() && pick(2) == 0) {
       const IntScalar& s = *known[static_cast<std::size_t>(pick(static_cast<int>(known.size())))];
-      return {s.value, s.known};
+      return {s.value, *s.known};
     }
     const std::int64_t literal = pick(6) == 0 ? edgy_int() : data_.ConsumeIntegralInRange<std::int64_t>(-4, 12);
     return {tl::Index(literal), literal};
@@ -473,17 +491,17 @@ class Generator {
     auto [start, start_value] = loop_bound();
     auto [end, end_value] = loop_bound();
     const std::int64_t step = pick(4) == 0 ? std::int64_t{1} << pick(63) : data_.ConsumeIntegralInRange<std::int64_t>(1, 4);
-    if (!start_value || !end_value) return;
-    const __int128 span = static_cast<__int128>(*end_value) - *start_value;
+    const __int128 span = static_cast<__int128>(end_value) - start_value;
     const __int128 trips = span <= 0 ? 0 : (span + step - 1) / step;
     if (trips > iteration_budget_) return;  // the harness bounds run time, not PTO-RT
     const std::int64_t saved_budget = iteration_budget_;
     iteration_budget_ = trips == 0 ? iteration_budget_ : iteration_budget_ / static_cast<std::int64_t>(trips);
     const tl::Value init = any_tile();
     const std::size_t tiles = tiles_.size(), ints = ints_.size(), floats = float_scalars_.size();
-    // The carried value is inexact from its first iteration on if the body makes it so:
-    // marked before the body, from the init, and after it, from what the body yields.
-    bool carried_inexact = inexact(init);
+    // Comparable mode: a float carried value may become inexact in any iteration, so the
+    // body treats it as inexact; an integer one stays exact (an inexact partner is not
+    // added to it, below).
+    bool carried_inexact = inexact(init) || (comparable() && is_float(init.dtype()));
     ++depth_;
     auto [result] = tl::for_range(start, end, step, {init}, [&](tl::Scalar j, tl::Value carried) {
       ints_.push_back({j, std::nullopt});
@@ -491,11 +509,11 @@ class Generator {
       const int steps = 1 + pick(4);
       for (int s = 0; s < steps && data_.remaining_bytes() > 0; ++s) emit_step();
       const tl::Value partner = partner_of(carried);
+      const bool next_inexact = carried_inexact || inexact(partner);
+      if (is_integer(carried.dtype()) && comparable() && next_inexact) return tl::carry(carried);
       tl::Value next = carried + partner;
-      if (next.dtype() != carried.dtype()) {
-        next = is_integer(carried.dtype()) && !discontinuity_allowed(next) ? carried : tl::cast(next, carried.dtype());
-      }
-      if (inexact(next) || inexact(partner)) carried_inexact = true;
+      if (next.dtype() != carried.dtype()) next = tl::cast(next, carried.dtype());
+      carried_inexact = next_inexact;
       return tl::carry(next);
     });
     --depth_;
@@ -522,13 +540,13 @@ class Generator {
       if (t.rows() == out_tile_spec_.rows && t.cols() == out_tile_spec_.cols &&
           (is_float(out_tile_spec_.dtype) || discontinuity_allowed(t))) {
         tl::store(*out_tile_, storable(t, out_tile_spec_.dtype));
-        out_tile_stored_ = true;
+        out_tile_stored_ = out_tile_stored_ || depth_ == 0;  // a loop may run no iteration
         return;
       }
     }
     tl::store(*out_tile_, tl::full(out_tile_spec_.rows, out_tile_spec_.cols, out_tile_spec_.dtype,
-                                   element_value(out_tile_spec_.dtype)));
-    out_tile_stored_ = true;
+                                   number_for(out_tile_spec_.dtype)));
+    out_tile_stored_ = out_tile_stored_ || depth_ == 0;
   }
 };
 

@@ -4,8 +4,8 @@
 // bounds may sit at the ends of the int64 range. What the bytes choose is what a user could
 // write; the builder may reject it (a pto::Error), which is a valid outcome.
 //
-// Resource bounds of the harness, not of PTO-RT: tiles of at most 16x16, at most 64 loop
-// iterations in all, and at most 40 steps, so that one input runs in milliseconds.
+// Resource bounds of the harness, not of PTO-RT: tiles of at most 16x16, at most 64 iterations
+// per loop nest, and at most 40 steps, so that one input runs in milliseconds.
 #pragma once
 
 #include <fuzzer/FuzzedDataProvider.h>

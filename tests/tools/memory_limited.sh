@@ -4,10 +4,15 @@
 # container with that much memory: allocations beyond it fail (std::bad_alloc) instead of
 # being overcommitted. With --sparse-safetensors, first writes FILE: a valid decode-inputs
 # safetensors file (q [1, HEADS, HEAD_DIM], k and v [TOKENS, HEADS, HEAD_DIM], F16) whose
-# data is a hole, so it is large without using disk.
+# data is a hole, so it is large without using disk; it is removed after COMMAND ran.
 set -eu
+if [ $# -lt 2 ]; then
+  echo "usage: memory_limited.sh KIB [--sparse-safetensors FILE TOKENS HEADS HEAD_DIM] COMMAND..." >&2
+  exit 64
+fi
 limit=$1
 shift
+file=""
 if [ "$1" = "--sparse-safetensors" ]; then
   file=$2 tokens=$3 heads=$4 dim=$5
   shift 5
@@ -28,5 +33,7 @@ if [ "$1" = "--sparse-safetensors" ]; then
   printf '%s' "$header" >> "$file"
   truncate -s $((8 + length + q + 2 * kv)) "$file"
 fi
-ulimit -v "$limit"
-exec "$@"
+status=0
+(ulimit -v "$limit" && exec "$@") || status=$?
+if [ -n "$file" ]; then rm -f "$file"; fi
+exit "$status"
