@@ -283,7 +283,12 @@ class Generator : public ir::NodeVisitor<Generator> {
     throw InternalError(fmt::format("CUDA codegen: op {} is not elementwise", ir::name(node.op)));
   }
 
-  static std::string binary(ir::BinaryOp op, const std::string& a, const std::string& b, bool f, DType out) {
+  static std::string binary(ir::BinaryOp op, const std::string& a_value, const std::string& b_value, bool f,
+                            DType out) {
+    // Integer operands in the result's type: an i64 scalar with an i32 one matched two
+    // overloads of the wrapping helpers (and no max_int<T>).
+    const std::string a = f ? a_value : fmt::format("({})({})", compute_type(out), a_value);
+    const std::string b = f ? b_value : fmt::format("({})({})", compute_type(out), b_value);
     switch (op) {
       case ir::BinaryOp::add: return f ? fmt::format("({} + {})", a, b) : fmt::format("pto::add_wrap({}, {})", a, b);
       case ir::BinaryOp::sub: return f ? fmt::format("({} - {})", a, b) : fmt::format("pto::sub_wrap({}, {})", a, b);
@@ -344,9 +349,7 @@ class Generator : public ir::NodeVisitor<Generator> {
       if (to == DType::bf16) return fmt::format("pto::round_bf16({})", as_float);
       return as_float;
     }
-    if (is_float(from)) {  // truncate toward zero, saturate, NaN -> 0 (PTX cvt.rzi)
-      return to == DType::i32 ? fmt::format("__float2int_rz({})", value) : fmt::format("__float2ll_rz({})", value);
-    }
+    if (is_float(from)) return fmt::format("pto::to_{}({})", to == DType::i32 ? "i32" : "i64", value);
     return fmt::format("(({})({}))", compute_type(to), value);
   }
 

@@ -89,6 +89,10 @@ __device__ __forceinline__ float max_nan(float a, float b) { return (a != a || b
 __device__ __forceinline__ float min_nan(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fminf(a, b); }
 template <typename T> __device__ __forceinline__ T max_int(T a, T b) { return a > b ? a : b; }
 template <typename T> __device__ __forceinline__ T min_int(T a, T b) { return a < b ? a : b; }
+// float -> integer: truncate toward zero, saturate, NaN -> 0. cvt.rzi.s32 gives 0 for NaN,
+// but cvt.rzi.s64 gives INT64_MIN, so NaN is tested first.
+__device__ __forceinline__ int to_i32(float x) { return x != x ? 0 : __float2int_rz(x); }
+__device__ __forceinline__ long long to_i64(float x) { return x != x ? 0LL : __float2ll_rz(x); }
 // Wrapping (two's complement) integer arithmetic, as the interpreter's.
 __device__ __forceinline__ int add_wrap(int a, int b) { return (int)((unsigned)a + (unsigned)b); }
 __device__ __forceinline__ int sub_wrap(int a, int b) { return (int)((unsigned)a - (unsigned)b); }

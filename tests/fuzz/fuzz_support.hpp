@@ -13,10 +13,21 @@
 
 namespace pto::fuzz {
 
+// Thrown by finding() instead of aborting when a replay keeps going (replay_main.cpp
+// --keep-going). Not a std::exception, so that no handler of the code under test takes it.
+struct Finding {
+  std::string what;
+};
+inline bool& keep_going_after_findings() {
+  static bool keep_going = false;
+  return keep_going;
+}
+
 // Prints what was found and aborts, so that libFuzzer records the input as a crash.
 [[noreturn]] inline void finding(const std::string& what) {
   std::fprintf(stderr, "fuzz finding: %s\n", what.c_str());
   std::fflush(stderr);
+  if (keep_going_after_findings()) throw Finding{what};
   std::abort();
 }
 

@@ -491,9 +491,11 @@ class Generator {
     auto [start, start_value] = loop_bound();
     auto [end, end_value] = loop_bound();
     const std::int64_t step = pick(4) == 0 ? std::int64_t{1} << pick(63) : data_.ConsumeIntegralInRange<std::int64_t>(1, 4);
-    const __int128 span = static_cast<__int128>(end_value) - start_value;
-    const __int128 trips = span <= 0 ? 0 : (span + step - 1) / step;
-    if (trips > iteration_budget_) return;  // the harness bounds run time, not PTO-RT
+    // end - start in unsigned 64 bits, exact whenever end > start.
+    const std::uint64_t span =
+        end_value > start_value ? static_cast<std::uint64_t>(end_value) - static_cast<std::uint64_t>(start_value) : 0;
+    const std::uint64_t trips = span / static_cast<std::uint64_t>(step) + (span % static_cast<std::uint64_t>(step) != 0);
+    if (trips > static_cast<std::uint64_t>(iteration_budget_)) return;  // the harness bounds run time, not PTO-RT
     const std::int64_t saved_budget = iteration_budget_;
     iteration_budget_ = trips == 0 ? iteration_budget_ : iteration_budget_ / static_cast<std::int64_t>(trips);
     const tl::Value init = any_tile();
