@@ -453,6 +453,8 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
   }
 
   stats.launches = static_cast<std::int64_t>(s.units.size());
+  stats.edges = 0;
+  for (const Node& node : s.nodes) stats.edges += static_cast<std::int64_t>(node.after.size());
   stats.tasks_per_stream.assign(s.streams.size(), 0);
   for (const Unit& unit : s.units)
     stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] += static_cast<std::int64_t>(unit.tasks.size());

@@ -241,6 +241,7 @@ void Program::synchronize() {
   const GraphStats graph_stats = p.graph->stats();
   p.stats.tasks_per_worker = graph_stats.tasks_per_worker;
   p.stats.tasks_per_stream = graph_stats.tasks_per_stream;
+  p.stats.edges = graph_stats.explicit_edges + graph_stats.inferred_edges;
   p.stats.steals = p.executor->stats().steals() - p.steals_before;
   if (p.workload.schedule().trace.enabled) last_trace_ = p.graph->trace();
   p.graph.reset();
@@ -263,7 +264,8 @@ nlohmann::json Program::trace() const {
 std::string ProgramStats::to_string() const {
   std::string out = fmt::format("target {}: {} tasks, {} kernels ({} compiled in {:.1f} ms), execute {:.3f} ms", target,
                                 tasks, kernels, kernels_compiled, compile_ms, execute_ms);
-  out += fmt::format(", {} steals, {:.2f} MB at {:.2f} GB/s", steals, static_cast<double>(bytes) / 1e6, gb_per_s());
+  out += fmt::format(", {} edges, {} steals, {:.2f} MB at {:.2f} GB/s", edges, steals, static_cast<double>(bytes) / 1e6,
+                     gb_per_s());
   if (launches > 0) {
     out += fmt::format(", {} launches, device {:.3f} ms ({:.2f} GB/s), {:.2f} MB copied host<->device", launches,
                        device_ms, device_gb_per_s(), static_cast<double>(transfer_bytes) / 1e6);
@@ -285,6 +287,7 @@ nlohmann::json ProgramStats::to_json() const {
           {"tasks_per_stream", tasks_per_stream},
           {"steals", steals},
           {"bytes", bytes},
+          {"edges", edges},
           {"gb_per_s", gb_per_s()},
           {"launches", launches},
           {"device_ms", device_ms},

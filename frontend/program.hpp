@@ -42,6 +42,9 @@ struct ProgramStats {
   std::vector<std::int64_t> tasks_per_stream;  // empty without streams(n)
   std::int64_t steals = 0;
   std::int64_t bytes = 0;  // bytes of the tasks' views' elements, read and written (last execution)
+  // Dependency edges between the last execution's tasks: inferred from their views
+  // (Deps::infer, exact for strided views) and from stage and for_each order.
+  std::int64_t edges = 0;
   double gb_per_s() const { return execute_ms > 0 ? static_cast<double>(bytes) / (execute_ms * 1e6) : 0.0; }
   // The CUDA target only (zero elsewhere):
   std::int64_t launches = 0;        // kernel launches of the last execution

@@ -344,8 +344,11 @@ ResolvedView View::resolve(const ExprEnv& env) const {
     out.cols = dims_[1].extent.eval(env);
     out.row_stride = dims_[0].stride;
   }
-  const std::int64_t elements = out.rows == 0 || out.cols == 0 ? 0 : (out.rows - 1) * out.stride() + out.cols;
-  return {out, ByteRange{out.data, static_cast<std::size_t>(elements * size_bytes(out.dtype))}};
+  // The exact bytes: rows of cols elements, one row stride apart (a head of an NHD tensor
+  // does not overlap the other heads, although its span interleaves with theirs).
+  const auto element = static_cast<std::size_t>(size_bytes(out.dtype));
+  const auto rows = static_cast<std::size_t>(out.rows), cols = static_cast<std::size_t>(out.cols);
+  return {out, strided_bytes(out.data, rows, cols * element, static_cast<std::size_t>(out.stride()) * element)};
 }
 
 }  // namespace pto

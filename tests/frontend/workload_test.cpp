@@ -486,3 +486,39 @@ TEST_CASE("error: options no target can honour are rejected at compile, naming t
   CHECK(contains(message_of([&] { (void)wl.compile(Target::cuda()); }), "needs a build with CUDA"));
 #endif
 }
+
+TEST_CASE("Deps::infer: the heads of an NHD tensor are independent, and a reader of one head follows only its writer") {
+  // O [tokens, heads, dim]: head h of every token is a strided view (its byte span
+  // interleaves with the other heads'). Before #18 the heads ran one after another.
+  constexpr std::int64_t tokens = 5, heads = 4;
+  auto scale = tl::kernel("scale_head", [](tl::Builder& k) {
+    auto x = k.in(tl::tile(tokens, width, f32), "x");
+    tl::store(k.out(tl::tile(tokens, width, f32), "y"), x * 2.0);
+  });
+  auto sum = tl::kernel("sum_head", [](tl::Builder& k) {
+    auto y = k.in(tl::tile(tokens, width, f32), "y");
+    tl::store(k.out(tl::tile(tokens, 1, f32), "s"), tl::rowsum(y));
+  });
+  std::vector<float> x = random_values(static_cast<std::size_t>(tokens * heads * width), 5);
+  for (const Target target : targets) {
+    CAPTURE(name(target.kind));
+    Tensor X = Tensor::wrap("x", x.data(), DType::f32, {tokens, heads, width});
+    Tensor O = Tensor::host("o", DType::f32, {tokens, heads, width});
+    Tensor S = Tensor::host("s", DType::f32, {tokens, 1});
+    Workload wl = workload("nhd_heads", [&](W& w) {
+      w.parallel_for(Dense(heads), [&](Idx h) { w.call(scale, {X.at(1, h), O.at(1, h)}); });
+      w.call(sum, {O.at(1, 2), S.view()});  // reads head 2 only
+    });
+    Program program = with_workers(wl, target, 2).compile(target);
+    program.execute();
+    program.synchronize();
+    CHECK(program.stats().tasks == heads + 1);
+    CHECK(program.stats().edges == 1);  // sum_head after head 2's scale_head, nothing else
+    const float* s = S.data_as<float>();
+    for (std::int64_t t = 0; t < tokens; ++t) {
+      double want = 0;
+      for (std::int64_t c = 0; c < width; ++c) want += 2.0 * x[static_cast<std::size_t>((t * heads + 2) * width + c)];
+      CHECK(s[t] == doctest::Approx(want).epsilon(1e-5));
+    }
+  }
+}
