@@ -13,8 +13,8 @@
 //                           through an atomic counter, longest first
 // Reported per strategy: launches per run, device ms (CUDA events from the inputs being on
 // the device to the last launch's end), GB/s of the bytes the tasks' views span and its
-// ratio to a device-to-device copy measured in the same run, and the host's wall ms per
-// execute + synchronize. Medians of --repeats runs after warm-up; random data; the
+// ratio to a device-to-device copy measured in the same run, the host's wall ms per
+// execute + synchronize, and the host overhead per step (wall - device, median of the runs). Medians of --repeats runs after warm-up; random data; the
 // strategies' outputs are held to each other and to the CPU interpreter on a few rows.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -173,31 +173,34 @@ int main(int argc, char** argv) {
   out["descriptors"] = descriptors;
   out["kv_gib"] = 2.0 * static_cast<double>(kv_bytes) / (1ll << 30);
   out["copy_gbs"] = copy_gbs;
-  fmt::print("  {:<26}{:>10}{:>12}{:>10}{:>10}{:>12}\n", "strategy", "launches", "device ms", "GB/s", "% copy",
-             "wall ms");
+  fmt::print("  {:<26}{:>10}{:>12}{:>10}{:>10}{:>12}{:>12}\n", "strategy", "launches", "device ms", "GB/s", "% copy",
+             "wall ms", "host ms");
   std::vector<float> first_o;
   double worst_between = 0.0;
   for (const Strategy& strategy : strategies) {
     Program program = strategy.workload.compile(Target::cuda());
-    std::vector<double> device_ms, wall_ms;
+    std::vector<double> device_ms, wall_ms, host_ms;  // host: wall - device, per run
     for (int i = 0; i < repeats + 3; ++i) {
       program.execute();
       program.synchronize();
       if (i < 3) continue;
       device_ms.push_back(program.stats().device_ms);
       wall_ms.push_back(program.stats().execute_ms);
+      host_ms.push_back(program.stats().execute_ms - program.stats().device_ms);
     }
     const ProgramStats& stats = program.stats();
     const double ms = median(device_ms);
     const double gbs = static_cast<double>(stats.bytes) / (ms * 1e6);
-    fmt::print("  {:<26}{:>10}{:>12.3f}{:>10.0f}{:>9.0f}%{:>12.3f}\n", strategy.name, stats.launches, ms, gbs,
-               100.0 * gbs / copy_gbs, median(wall_ms));
+    fmt::print("  {:<26}{:>10}{:>12.3f}{:>10.0f}{:>9.0f}%{:>12.3f}{:>12.3f}\n", strategy.name, stats.launches, ms, gbs,
+               100.0 * gbs / copy_gbs, median(wall_ms), median(host_ms));
     out["strategies"].push_back({{"name", strategy.name},
                                  {"launches", stats.launches},
                                  {"device_ms", ms},
                                  {"gb_per_s", gbs},
                                  {"fraction_of_copy", gbs / copy_gbs},
                                  {"wall_ms", median(wall_ms)},
+                                 {"host_overhead_ms", median(host_ms)},
+                                 {"edges", stats.edges},
                                  {"tasks", stats.tasks},
                                  {"bytes", stats.bytes}});
     const std::vector<float> o = O.to_vector<float>();

@@ -26,6 +26,7 @@ struct RunReport {
   int repeats = 0;
   double run_ms = 0.0;         // median: wall execute -> synchronize (CPU) or device time (CUDA)
   double run_wall_ms = 0.0;    // median wall execute -> synchronize
+  double host_overhead_ms = 0.0;  // CUDA: median over runs of wall - device time (the host's share of a step)
   double copy_gb_per_s = 0.0;  // the limit, measured in this run
   ReferenceCheck check;
 
