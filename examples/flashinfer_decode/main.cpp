@@ -34,8 +34,7 @@ namespace {
 
 struct Options {
   std::string device = "cpu";
-  DecodeShape shape{
-      {512, 1024, 2048, 4096, 512, 512, 1024, 2048, 8192, 16384, 1024, 512, 2048, 4096, 8192, 1024}, 32, 128};
+  DecodeShape shape{seed_seq_lens, 32, 128};
   bool paged = false;
   std::int64_t page_size = 0;  // 0: not given (16 when --paged)
   PlannerOptions planner;

@@ -124,6 +124,13 @@ std::int64_t AttentionPlanner::choose_chunk_size(const std::vector<std::int64_t>
 
 std::vector<WorkDescriptor> AttentionPlanner::generate(const std::vector<std::int64_t>& seq_lens, std::int64_t heads,
                                                        std::int64_t chunk_size) const {
+  std::vector<WorkDescriptor> out;
+  generate(seq_lens, heads, chunk_size, out);
+  return out;
+}
+
+void AttentionPlanner::generate(const std::vector<std::int64_t>& seq_lens, std::int64_t heads, std::int64_t chunk_size,
+                                std::vector<WorkDescriptor>& out) const {
   check_inputs(seq_lens, heads);
   if (chunk_size < 1) throw Error(fmt::format("planner: chunk size {} must be positive", chunk_size));
   const std::int64_t units = work_units(seq_lens, heads, chunk_size);
@@ -131,15 +138,15 @@ std::vector<WorkDescriptor> AttentionPlanner::generate(const std::vector<std::in
     throw Error(fmt::format("planner: chunk size {} gives {} work units; descriptors number at most 2147483647",
                             chunk_size, units));
   }
-  std::vector<WorkDescriptor> out;
-  out.reserve(static_cast<std::size_t>(units));
+  out.resize(static_cast<std::size_t>(units));
+  std::size_t next = 0;
   for (std::size_t request = 0; request < seq_lens.size(); ++request) {
     const std::int64_t length = seq_lens[request];
     const std::int64_t chunks = ceil_div(length, chunk_size);
     for (std::int64_t head = 0; head < heads; ++head) {
       for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
-        WorkDescriptor d;
-        d.work_id = static_cast<std::int32_t>(out.size());
+        WorkDescriptor& d = out[next];
+        d.work_id = static_cast<std::int32_t>(next++);
         d.kv_start = static_cast<std::int32_t>(chunk * chunk_size);
         d.kv_len = static_cast<std::int32_t>(std::min(chunk_size, length - chunk * chunk_size));
         d.tier = tier_of(d.kv_len);
@@ -147,18 +154,20 @@ std::vector<WorkDescriptor> AttentionPlanner::generate(const std::vector<std::in
             (chunk == 0 ? WorkDescriptor::first_chunk : 0) | (chunk == chunks - 1 ? WorkDescriptor::last_chunk : 0);
         d.request = static_cast<std::int32_t>(request);
         d.head = static_cast<std::int32_t>(head);
-        out.push_back(d);
       }
     }
   }
-  return out;
 }
 
 Plan AttentionPlanner::plan(const std::vector<std::int64_t>& seq_lens, std::int64_t heads) const {
-  Plan plan;
-  plan.chunk_size = choose_chunk_size(seq_lens, heads);
-  plan.descriptors = generate(seq_lens, heads, plan.chunk_size);
-  return plan;
+  Plan out;
+  plan(seq_lens, heads, out);
+  return out;
+}
+
+void AttentionPlanner::plan(const std::vector<std::int64_t>& seq_lens, std::int64_t heads, Plan& out) const {
+  out.chunk_size = choose_chunk_size(seq_lens, heads);
+  generate(seq_lens, heads, out.chunk_size, out.descriptors);
 }
 
 PlanStatistics analyze(const Plan& plan) {

@@ -94,7 +94,12 @@ class AttentionPlanner {
   // The descriptors for a chunk size.
   std::vector<WorkDescriptor> generate(const std::vector<std::int64_t>& seq_lens, std::int64_t heads,
                                        std::int64_t chunk_size) const;
+  // The same into `out`, reusing its capacity: a serving loop that plans every step
+  // allocates only when a step needs more descriptors than any before.
+  void generate(const std::vector<std::int64_t>& seq_lens, std::int64_t heads, std::int64_t chunk_size,
+                std::vector<WorkDescriptor>& out) const;
   Plan plan(const std::vector<std::int64_t>& seq_lens, std::int64_t heads) const;
+  void plan(const std::vector<std::int64_t>& seq_lens, std::int64_t heads, Plan& out) const;
 
   const PlannerOptions& options() const noexcept { return options_; }
 

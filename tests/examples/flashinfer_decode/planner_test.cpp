@@ -188,3 +188,20 @@ TEST_CASE("planner: a chunk range near INT64_MAX is searched without overflow (f
   CHECK(plan.chunk_size == options.chunk_min);
   CHECK(plan.descriptors.size() == 3);
 }
+
+TEST_CASE("planner: planning into a reused Plan equals a fresh plan as the batch grows and shrinks") {
+  const AttentionPlanner planner;
+  Plan reused;
+  const std::vector<std::vector<std::int64_t>> steps = {seed_seq_lens, {5000, 7}, seed_seq_lens, {1}};
+  for (const auto& lengths : steps) {
+    planner.plan(lengths, 4, reused);
+    const Plan fresh = planner.plan(lengths, 4);
+    CHECK(reused.chunk_size == fresh.chunk_size);
+    REQUIRE(reused.descriptors.size() == fresh.descriptors.size());
+    for (std::size_t i = 0; i < fresh.descriptors.size(); ++i) {
+      const WorkDescriptor &a = reused.descriptors[i], &b = fresh.descriptors[i];
+      CHECK((a.work_id == b.work_id && a.tier == b.tier && a.flags == b.flags && a.request == b.request &&
+             a.head == b.head && a.kv_start == b.kv_start && a.kv_len == b.kv_len));
+    }
+  }
+}
