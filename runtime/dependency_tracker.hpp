@@ -90,8 +90,9 @@ class DependencyTracker {
   // `create`, else none: -1), and its rectangle there.
   std::ptrdiff_t own_plane(const ByteRange& range, bool create);
   static Rect own_rect(const ByteRange& range, const Plane& plane);
-  // The rectangles of the bytes [begin, end) in `plane` (at most three).
-  static std::vector<Rect> span_rects(std::uintptr_t begin, std::uintptr_t end, const Plane& plane);
+  // fn(rect) for the rectangles of the bytes [begin, end) in `plane` (at most three).
+  template <typename Fn>
+  static void for_each_span_rect(std::uintptr_t begin, std::uintptr_t end, const Plane& plane, Fn&& fn);
   static ByteRange bytes_of_cell(const Plane& plane, const Rect& cell);
   // fn(segment, the part of `rect` it holds) for every recorded segment meeting `rect`.
   template <typename Fn>
@@ -100,6 +101,9 @@ class DependencyTracker {
   // segments) and calls fn(segment) for each.
   template <typename Fn>
   static void record(Plane& plane, const Rect& rect, Fn&& fn);
+  // Records `range` in its own plane (created when none fits), calling fn on its segments.
+  template <typename Fn>
+  void record_own(const ByteRange& range, Fn&& fn);
   // fn(segment) for the recorded segments, in every plane, that truly meet `range`'s bytes.
   template <typename Fn>
   void for_each_met(const ByteRange& range, Fn&& fn);

@@ -21,6 +21,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/json_file.hpp"
 #include "bench/stats.hpp"
 #include "dsl/interpreter.hpp"
 #include "dsl/library/attention.hpp"
@@ -228,13 +229,6 @@ int main(int argc, char** argv) {
                             {"speedup_vs_interpreter", gbs / interp_gbs}});
   }
   out["kernels"] = kernels_json;
-  if (!json_path.empty()) {
-    std::ofstream file(json_path);
-    file << out.dump(2) << "\n";
-    if (!file) {
-      fmt::print(stderr, "bench_cpu_kernels: could not write {}\n", json_path);
-      return 1;
-    }
-  }
+  if (!json_path.empty() && !bench::write_json(json_path, out, "bench_cpu_kernels")) return 1;
   return 0;
 }

@@ -14,8 +14,9 @@
 // Reported per strategy: launches per run, device ms (CUDA events from the inputs being on
 // the device to the last launch's end), GB/s of the bytes the tasks' views span and its
 // ratio to a device-to-device copy measured in the same run, the host's wall ms per
-// execute + synchronize, and the host overhead per step (wall - device, median of the runs). Medians of --repeats runs after warm-up; random data; the
-// strategies' outputs are held to each other and to the CPU interpreter on a few rows.
+// execute + synchronize, and the host overhead per step (wall - device). Medians of
+// --repeats runs after warm-up; random data; the strategies' outputs are held to each other
+// and to the CPU interpreter on a few rows.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

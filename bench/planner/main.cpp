@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "bench/json_file.hpp"
 #include "bench/stats.hpp"
 #include "examples/flashinfer_decode/planner.hpp"
 #include "examples/flashinfer_decode/problem.hpp"
@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   out["benchmark"] = "planner";
   out["limit_us"] = limit_us;
   fmt::print("bench_planner: median of {} calls per configuration\n\n", repeats);
-  fmt::print("  {:<28}{:>12}{:>14}{:>14}{:>12}{:>12}{:>12}\n", "configuration", "descriptors", "reused us",
-             "fresh us", "floor us", "/ 20 us", "/ floor");
+  fmt::print("  {:<28}{:>12}{:>14}{:>14}{:>12}{:>12}{:>12}\n", "configuration", "descriptors", "reused us", "fresh us",
+             "floor us", "/ 20 us", "/ floor");
   for (Configuration& config : configurations()) {
     PlannerOptions options;
     options.max_work_units = config.max_work_units;
@@ -104,13 +104,6 @@ int main(int argc, char** argv) {
                                      {"ratio_to_limit", reused_median / limit_us},
                                      {"checksum", checksum}});
   }
-  if (!json_path.empty()) {
-    std::ofstream file(json_path);
-    file << out.dump(2) << "\n";
-    if (!file) {
-      fmt::print(stderr, "error: could not write {}\n", json_path);
-      return 2;
-    }
-  }
+  if (!json_path.empty() && !pto::bench::write_json(json_path, out, "bench_planner")) return 1;
   return 0;
 }

@@ -19,9 +19,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <random>
 
+#include "bench/json_file.hpp"
 #include "bench/scheduler/baseline_pool.hpp"
 #include "bench/stats.hpp"
 #include "runtime/task_graph.hpp"
@@ -173,14 +173,11 @@ int main(int argc, char** argv) {
   fmt::print(
       "\n  independent, 2 workers: {:.1f} ns/task = {:.2f} x the 100 ns target; {:.2f}x the baseline's throughput\n",
       run2, run2 / target_ns, headline["run_speedup_vs_baseline"].get<double>());
-  if (!json_path.empty()) {
-    std::ofstream file(json_path);
-    file << nlohmann::json{{"benchmark", "scheduler"}, {"target_ns_per_task", target_ns}, {"results", results}}.dump(2)
-         << "\n";
-    if (!file) {
-      fmt::print(stderr, "bench_scheduler: could not write {}\n", json_path);
-      return 1;
-    }
+  if (!json_path.empty() &&
+      !bench::write_json(json_path,
+                         {{"benchmark", "scheduler"}, {"target_ns_per_task", target_ns}, {"results", results}},
+                         "bench_scheduler")) {
+    return 1;
   }
   return 0;
 }

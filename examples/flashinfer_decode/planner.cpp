@@ -16,7 +16,9 @@ using pto::Error;
 namespace {
 
 // ceil(n / d) for n >= 0, d >= 1, without the n + d - 1 that overflows near INT64_MAX.
-std::int64_t ceil_div(std::int64_t n, std::int64_t d) { return n / d + (n % d != 0 ? 1 : 0); }
+std::int64_t ceil_div(std::int64_t n, std::int64_t d) {
+  return n / d + (n % d != 0 ? 1 : 0);
+}
 
 }  // namespace
 

@@ -17,8 +17,8 @@ namespace flashinfer {
 using pto::f16_t;
 
 // The seed's batch (seeds/000): 16 requests of skewed lengths, 32 heads of 128 dims.
-inline const std::vector<std::int64_t> seed_seq_lens = {512,  1024, 2048, 4096, 512,  512,  1024, 2048,
-                                                        8192, 16384, 1024, 512, 2048, 4096, 8192, 1024};
+inline const std::vector<std::int64_t> seed_seq_lens = {512,  1024,  2048, 4096, 512,  512,  1024, 2048,
+                                                        8192, 16384, 1024, 512,  2048, 4096, 8192, 1024};
 
 struct DecodeShape {
   std::vector<std::int64_t> seq_lens;

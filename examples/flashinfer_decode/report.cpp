@@ -80,9 +80,10 @@ void print_summary(const RunReport& r) {
   if (on_gpu(r)) {
     fmt::print("  Launches per run: {} (persistent work-stealing kernel per dependency level, {} streams)\n",
                p.launches, r.options.streams);
-    fmt::print("  Device time: {:.3f} ms (median of {} runs; wall {:.3f} ms; host overhead per step {:.3f} ms = wall "
-               "- device)\n",
-               r.run_ms, r.repeats, r.run_wall_ms, r.host_overhead_ms);
+    fmt::print(
+        "  Device time: {:.3f} ms (median of {} runs; wall {:.3f} ms; host overhead per step {:.3f} ms = wall "
+        "- device)\n",
+        r.run_ms, r.repeats, r.run_wall_ms, r.host_overhead_ms);
   } else {
     fmt::print("  Workers: {} (tasks per worker [{}], {} steals)\n", p.tasks_per_worker.size(),
                fmt::join(p.tasks_per_worker, ", "), p.steals);

@@ -24,10 +24,10 @@ struct RunReport {
   pto::ProgramStats program;  // of the last run
   std::int64_t merges = 0, bytes_moved = 0, kv_bytes = 0;
   int repeats = 0;
-  double run_ms = 0.0;         // median: wall execute -> synchronize (CPU) or device time (CUDA)
-  double run_wall_ms = 0.0;    // median wall execute -> synchronize
+  double run_ms = 0.0;            // median: wall execute -> synchronize (CPU) or device time (CUDA)
+  double run_wall_ms = 0.0;       // median wall execute -> synchronize
   double host_overhead_ms = 0.0;  // CUDA: median over runs of wall - device time (the host's share of a step)
-  double copy_gb_per_s = 0.0;  // the limit, measured in this run
+  double copy_gb_per_s = 0.0;     // the limit, measured in this run
   ReferenceCheck check;
 
   double gb_per_s() const { return run_ms > 0 ? static_cast<double>(bytes_moved) / (run_ms * 1e6) : 0.0; }

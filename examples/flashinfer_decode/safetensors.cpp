@@ -149,8 +149,8 @@ Header parse_header(const std::string& header, std::uint64_t data_size, const st
     if (!needed)
       throw bad(fmt::format("shape [{}] holds more bytes than 64 bits count", fmt::join(tensor.shape, ", ")));
     if (declared.begin > declared.end || declared.end > data_size) {
-      throw bad(fmt::format("data_offsets [{}, {}] leave the file's {} data bytes", declared.begin, declared.end,
-                            data_size));
+      throw bad(
+          fmt::format("data_offsets [{}, {}] leave the file's {} data bytes", declared.begin, declared.end, data_size));
     }
     if (declared.end - declared.begin != *needed) {
       throw bad(fmt::format("data_offsets span {} bytes, but {} {} needs {}", declared.end - declared.begin, dtype,
@@ -197,12 +197,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (!in.read(header.data(), static_cast<std::streamsize>(header_length)))
     throw Error(fmt::format("'{}': could not read its {}-byte header", path, header_length));
   const std::uint64_t data_start = 8 + header_length;
-  return read_tensors(parse_header(header, file_size - data_start, path), path,
-                      [&](std::uint64_t offset, std::uint8_t* destination, std::size_t count) {
-                        in.seekg(static_cast<std::streamoff>(data_start + offset));
-                        return static_cast<bool>(
-                            in.read(reinterpret_cast<char*>(destination), static_cast<std::streamsize>(count)));
-                      });
+  return read_tensors(
+      parse_header(header, file_size - data_start, path), path,
+      [&](std::uint64_t offset, std::uint8_t* destination, std::size_t count) {
+        in.seekg(static_cast<std::streamoff>(data_start + offset));
+        return static_cast<bool>(in.read(reinterpret_cast<char*>(destination), static_cast<std::streamsize>(count)));
+      });
 }
 
 SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, const std::string& source) {

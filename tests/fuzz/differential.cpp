@@ -92,10 +92,8 @@ void differential_test(const std::uint8_t* bytes, std::size_t size, const Compil
   }
   const GeneratedKernel original = *generated;
   GeneratedKernel compiled = original;
-  const RunResult on_executor =
-      run_on(compiled, [&](const KernelArgs& args) { executor.run(compiled.kernel, args); });
-  const RunResult interpreted =
-      run_on(*generated, [&](const KernelArgs& args) { interpret(generated->kernel, args); });
+  const RunResult on_executor = run_on(compiled, [&](const KernelArgs& args) { executor.run(compiled.kernel, args); });
+  const RunResult interpreted = run_on(*generated, [&](const KernelArgs& args) { interpret(generated->kernel, args); });
   if (on_executor.error != interpreted.error) {
     finding(fmt::format("the executors disagree:\n  interpreter: {}\n  {}: {}\n{}",
                         interpreted.error.value_or("no error"), executor.name, on_executor.error.value_or("no error"),

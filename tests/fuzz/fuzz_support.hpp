@@ -31,8 +31,8 @@ inline bool& keep_going_after_findings() {
   std::abort();
 }
 
-#define PTO_FUZZ_CHECK(condition, what)                                                      \
-  do {                                                                                       \
+#define PTO_FUZZ_CHECK(condition, what)                                                       \
+  do {                                                                                        \
     if (!(condition)) ::pto::fuzz::finding(std::string(#condition ": ") + std::string(what)); \
   } while (false)
 

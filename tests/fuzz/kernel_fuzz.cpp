@@ -23,8 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   const fuzz::GeneratedKernel original = *generated;
   PTO_FUZZ_CHECK(!ir::print(generated->kernel.ir()).empty(), "an empty printout");
 #if PTO_HAVE_CUDA
-  fuzz::expect_user_errors_only(
-      [&] { (void)cuda::generate_cuda(generated->kernel.ir(), generated->kernel.hash()); });
+  fuzz::expect_user_errors_only([&] { (void)cuda::generate_cuda(generated->kernel.ir(), generated->kernel.hash()); });
 #endif
   fuzz::run_on(*generated, [&](const KernelArgs& args) { interpret(generated->kernel, args); });
   fuzz::check_untouched(original, *generated, "the interpreter");

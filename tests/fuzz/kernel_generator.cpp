@@ -240,7 +240,8 @@ class Generator {
     return b;
   }
   tl::Index index() {
-    if (!ints_.empty() && pick(3) == 0) return ints_[static_cast<std::size_t>(pick(static_cast<int>(ints_.size())))].value;
+    if (!ints_.empty() && pick(3) == 0)
+      return ints_[static_cast<std::size_t>(pick(static_cast<int>(ints_.size())))].value;
     if (pick(8) == 0) return tl::Index(edgy_int());  // the builder rejects what a double cannot hold
     // Mostly offsets inside small tensors, so that most kernels run to their end.
     return tl::Index(pick(4) == 0 ? data_.ConsumeIntegralInRange<std::int64_t>(-2, max_extent)
@@ -452,7 +453,8 @@ class Generator {
     std::vector<tl::Value> rhs;
     for (const tl::Value& t : tiles_)
       if (!t.is_scalar() && t.rows() == a.cols()) rhs.push_back(t);
-    tl::Value b = rhs.empty() || pick(3) == 0 ? tl::trans(a) : rhs[static_cast<std::size_t>(pick(static_cast<int>(rhs.size())))];
+    tl::Value b =
+        rhs.empty() || pick(3) == 0 ? tl::trans(a) : rhs[static_cast<std::size_t>(pick(static_cast<int>(rhs.size())))];
     const tl::Value x = bounded(as_float(a), 8), y = bounded(as_float(b), 8);  // as for sums
     push(pick(2) ? tl::matmul(x, y) : tl::matmul(x, y, tl::zeros(x.rows(), y.cols(), DType::f32) + 1.0), true);
   }
@@ -490,11 +492,13 @@ class Generator {
     if (depth_ >= 2) return;
     auto [start, start_value] = loop_bound();
     auto [end, end_value] = loop_bound();
-    const std::int64_t step = pick(4) == 0 ? std::int64_t{1} << pick(63) : data_.ConsumeIntegralInRange<std::int64_t>(1, 4);
+    const std::int64_t step =
+        pick(4) == 0 ? std::int64_t{1} << pick(63) : data_.ConsumeIntegralInRange<std::int64_t>(1, 4);
     // end - start in unsigned 64 bits, exact whenever end > start.
     const std::uint64_t span =
         end_value > start_value ? static_cast<std::uint64_t>(end_value) - static_cast<std::uint64_t>(start_value) : 0;
-    const std::uint64_t trips = span / static_cast<std::uint64_t>(step) + (span % static_cast<std::uint64_t>(step) != 0);
+    const std::uint64_t trips =
+        span / static_cast<std::uint64_t>(step) + (span % static_cast<std::uint64_t>(step) != 0);
     if (trips > static_cast<std::uint64_t>(iteration_budget_)) return;  // the harness bounds run time, not PTO-RT
     const std::int64_t saved_budget = iteration_budget_;
     iteration_budget_ = trips == 0 ? iteration_budget_ : iteration_budget_ / static_cast<std::int64_t>(trips);

@@ -27,8 +27,8 @@ void check_untouched(const GeneratedKernel& before, const GeneratedKernel& after
 std::string describe(const GeneratedKernel& kernel) {
   std::string out = ir::print(kernel.kernel.ir());
   for (const HostBuffer& tensor : kernel.tensors) {
-    out += fmt::format("{}: {} [{}, {}] row stride {}\n", tensor.name, name(tensor.dtype), tensor.rows,
-                       tensor.cols, tensor.row_stride);
+    out += fmt::format("{}: {} [{}, {}] row stride {}\n", tensor.name, name(tensor.dtype), tensor.rows, tensor.cols,
+                       tensor.row_stride);
   }
   for (const auto& [name, value] : kernel.integers) out += fmt::format("{} = {}\n", name, value);
   for (const auto& [name, value] : kernel.floats) out += fmt::format("{} = {}\n", name, value);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/kernel_generator.hpp"
 
 namespace pto::fuzz {
@@ -16,7 +17,13 @@ struct RunResult {
 
 // Runs `execute(args)` on `kernel`'s buffers; a PTO-RT bug or a foreign exception aborts.
 template <typename Execute>
-RunResult run_on(GeneratedKernel& kernel, Execute&& execute);
+RunResult run_on(GeneratedKernel& kernel, Execute&& execute) {
+  RunResult result;
+  const KernelArgs args = kernel.args();
+  const std::string error = expect_user_errors_only([&] { execute(args); });
+  if (!error.empty()) result.error = error;
+  return result;
+}
 
 // Aborts naming the tensor and element when `after` wrote an input or a padding byte that
 // `before` holds.
@@ -26,14 +33,3 @@ void check_untouched(const GeneratedKernel& before, const GeneratedKernel& after
 std::string describe(const GeneratedKernel& kernel);
 
 }  // namespace pto::fuzz
-
-#include "tests/fuzz/fuzz_support.hpp"
-
-template <typename Execute>
-pto::fuzz::RunResult pto::fuzz::run_on(GeneratedKernel& kernel, Execute&& execute) {
-  RunResult result;
-  const KernelArgs args = kernel.args();
-  const std::string error = expect_user_errors_only([&] { execute(args); });
-  if (!error.empty()) result.error = error;
-  return result;
-}

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   static const fuzz::CompiledExecutor cpu{
-      "the CPU backend", [](const tl::KernelInstance& kernel, const KernelArgs& args) { cpu::CpuKernel(kernel).run(args); }};
+      "the CPU backend",
+      [](const tl::KernelInstance& kernel, const KernelArgs& args) { cpu::CpuKernel(kernel).run(args); }};
   fuzz::differential_test(bytes, size, cpu);
   return 0;
 }

@@ -2,8 +2,8 @@
 // input (tests/fuzz/differential.hpp says what must hold). Every kernel is compiled by
 // NVRTC; it runs, and is compared, where a CUDA device is present. Without one, a kernel the
 // code generator or NVRTC cannot build is the only finding.
-#include "runtime/cuda/cuda_kernel.hpp"
 #include "dsl/interpreter.hpp"
+#include "runtime/cuda/cuda_kernel.hpp"
 #include "runtime/cuda/device_probe.hpp"
 #include "tests/fuzz/differential.hpp"
 

@@ -30,7 +30,8 @@ std::int64_t edgy_int64(FuzzedDataProvider& data) {
       const int shift = data.ConsumeIntegralInRange<int>(0, 62);
       return (std::int64_t{1} << shift) + data.ConsumeIntegralInRange<std::int64_t>(-2, 2);
     }
-    case 2: return data.ConsumeBool() ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+    case 2:
+      return data.ConsumeBool() ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
     default: return data.ConsumeIntegral<std::int64_t>();
   }
 }
@@ -53,11 +54,11 @@ void check_plan(const Plan& plan, const AttentionPlanner& planner, const std::ve
         PTO_FUZZ_CHECK(next < plan.descriptors.size(), "the plan ends before every token is covered");
         const WorkDescriptor& d = plan.descriptors[next];
         PTO_FUZZ_CHECK(d.work_id == static_cast<std::int32_t>(next), "work ids are not 0, 1, 2, ...");
-        PTO_FUZZ_CHECK(d.request == static_cast<std::int32_t>(request) && d.head == head,
-                       fmt::format("descriptor {} is for ({}, {}), expected ({}, {})", next, d.request, d.head,
-                                   request, head));
-        PTO_FUZZ_CHECK(d.kv_start == covered, fmt::format("descriptor {} starts at {}, expected {}", next, d.kv_start,
-                                                          covered));
+        PTO_FUZZ_CHECK(
+            d.request == static_cast<std::int32_t>(request) && d.head == head,
+            fmt::format("descriptor {} is for ({}, {}), expected ({}, {})", next, d.request, d.head, request, head));
+        PTO_FUZZ_CHECK(d.kv_start == covered,
+                       fmt::format("descriptor {} starts at {}, expected {}", next, d.kv_start, covered));
         PTO_FUZZ_CHECK(d.kv_len >= 1 && d.kv_len <= plan.chunk_size, fmt::format("kv_len {}", d.kv_len));
         PTO_FUZZ_CHECK(d.tier == tier_of(d.kv_len), "wrong tier");
         covered += d.kv_len;
@@ -72,9 +73,9 @@ void check_plan(const Plan& plan, const AttentionPlanner& planner, const std::ve
   const PlanStatistics stats = analyze(plan);
   PTO_FUZZ_CHECK(stats.work_units == units, "analyze() miscounts");
   for (const MergeWork& merge : merges_of(plan)) {
-    PTO_FUZZ_CHECK(merge.first >= 0 && merge.count >= 2 &&
-                       static_cast<std::int64_t>(merge.first) + merge.count <= units,
-                   "a merge outside the plan");
+    PTO_FUZZ_CHECK(
+        merge.first >= 0 && merge.count >= 2 && static_cast<std::int64_t>(merge.first) + merge.count <= units,
+        "a merge outside the plan");
   }
 }
 

@@ -87,7 +87,8 @@ TEST_CASE("dependencies: strided overlap is exact against a byte-by-byte check")
     std::vector<bool> out(256);
     const std::size_t rows = r.strided() ? r.rows : 1, width = r.strided() ? r.row_bytes : r.size;
     for (std::size_t k = 0; k < rows; ++k)
-      for (std::size_t i = 0; i < width; ++i) out[reinterpret_cast<std::uintptr_t>(r.begin) - 64 + k * r.row_stride + i] = true;
+      for (std::size_t i = 0; i < width; ++i)
+        out[reinterpret_cast<std::uintptr_t>(r.begin) - 64 + k * r.row_stride + i] = true;
     return out;
   };
   for (int trial = 0; trial < 20000; ++trial) {

@@ -163,7 +163,8 @@ TEST_CASE("decode shape: lengths whose sum overflows are an error before any siz
   CHECK_THROWS_WITH_AS((void)shape.total_tokens(), doctest::Contains("add up to more than"), pto::Error);
 }
 
-TEST_CASE("planner: a chunk size near INT64_MAX gives one chunk per sequence (fuzzing: length + chunk - 1 overflowed)") {
+TEST_CASE(
+    "planner: a chunk size near INT64_MAX gives one chunk per sequence (fuzzing: length + chunk - 1 overflowed)") {
   // Found by tests/fuzz/planner_fuzz: generate() rounded up with (length + chunk - 1) / chunk.
   const AttentionPlanner planner;
   const std::vector<WorkDescriptor> descriptors =
