@@ -1,6 +1,10 @@
 #include "runtime/dependency_tracker.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+
+#include "core/error.hpp"
 
 namespace pto {
 
@@ -70,8 +74,14 @@ void cover(Map& map, std::uintptr_t begin, std::uintptr_t end, const typename Ma
 }  // namespace
 
 ByteRange strided_bytes(const void* begin, std::size_t rows, std::size_t row_bytes, std::size_t row_stride) {
-  ByteRange range{begin, rows == 0 || row_bytes == 0 ? 0 : (rows - 1) * row_stride + row_bytes, rows, row_bytes,
-                  row_stride};
+  std::size_t size = 0, end = 0;
+  if (rows != 0 && row_bytes != 0 &&
+      (__builtin_mul_overflow(rows - 1, row_stride, &size) || __builtin_add_overflow(size, row_bytes, &size) ||
+       __builtin_add_overflow(address(begin), size, &end))) {
+    throw Error(fmt::format("strided_bytes: {} rows of {} bytes, {} apart, from {} reach past the address space", rows,
+                            row_bytes, row_stride, begin));
+  }
+  ByteRange range{begin, size, rows, row_bytes, row_stride};
   if (!range.strided()) range.rows = range.row_bytes = range.row_stride = 0;  // one run
   return range;
 }

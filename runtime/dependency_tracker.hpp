@@ -43,7 +43,8 @@ template <typename T>
 ByteRange bytes_of(const T* data, std::size_t count) {
   return ByteRange{data, count * sizeof(T)};
 }
-// `rows` runs of `row_bytes`, `row_stride` apart (row_bytes <= row_stride).
+// `rows` runs of `row_bytes`, `row_stride` apart (row_bytes <= row_stride); a set reaching past
+// the address space is a pto::Error.
 ByteRange strided_bytes(const void* begin, std::size_t rows, std::size_t row_bytes, std::size_t row_stride);
 
 // Whether two byte sets share a byte, exactly (O(rows of the one with fewer rows)).

@@ -1,5 +1,7 @@
 #include "runtime/dependency_tracker.hpp"
 
+#include "core/error.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -164,4 +166,11 @@ TEST_CASE("dependencies: random strided accesses get every byte-level dependency
       history.emplace_back(reads, writes);
     }
   }
+}
+
+TEST_CASE("dependencies: a strided byte set past the address space is an error, not a wrapped size") {
+  char buffer[8];
+  CHECK_THROWS_AS(pto::strided_bytes(buffer, SIZE_MAX / 2, 2, 4), pto::Error);
+  CHECK_THROWS_AS(pto::strided_bytes(reinterpret_cast<void*>(UINTPTR_MAX - 8), 4, 2, 4), pto::Error);
+  CHECK(pto::strided_bytes(buffer, 2, 2, 4).size == 6);
 }
