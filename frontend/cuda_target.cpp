@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/kernel_abi.hpp"
+#include "frontend/compiled_tasks.hpp"
 #include "frontend/program.hpp"
 #include "runtime/arg_slot.hpp"
 #include "runtime/cuda/cuda_kernel.hpp"
@@ -51,12 +52,8 @@ void check_schedule(const Workload& workload) {
   }
 }
 
-// One enumerated node: a task (kernel >= 0) or a join.
-struct Node {
-  int kernel = -1;
-  std::vector<ArgSlot> slots;  // device pointers
-  std::int64_t bytes = 0;
-  std::vector<TaskId> after;
+// Per node of the execution's TaskList: its launch level and unit.
+struct Placement {
   int level = 0;  // tasks: the launch level; joins: the level their followers start at
   int unit = -1;  // tasks: the launch
 };
@@ -87,11 +84,11 @@ void grow(std::optional<cuda::DeviceBuffer>& buffer, const std::shared_ptr<cuda:
 
 }  // namespace
 
-struct CudaTarget::State : TaskSink {
+struct CudaTarget::State {
   Workload workload;
+  CompiledTasks compiled;
   std::shared_ptr<cuda::Device> device;
-  std::vector<std::unique_ptr<cuda::CudaKernel>> kernels;
-  std::map<std::uint64_t, int> kernel_index;  // by instance hash
+  std::vector<std::unique_ptr<cuda::CudaKernel>> kernels;  // by CompiledTasks::instances() index
   std::unique_ptr<cuda::PersistentCudaKernel> persistent;
   std::vector<cuda::Stream> streams;
   std::vector<cuda::Event> unit_done;  // one per unit, grown as needed
@@ -101,60 +98,63 @@ struct CudaTarget::State : TaskSink {
   std::vector<std::optional<cuda::DeviceBuffer>> scratch;  // per stream
 
   // The execution in flight.
-  std::vector<Node> nodes;
+  TaskList list;
+  std::vector<Placement> placement;  // per node
   std::vector<Unit> units;
   std::vector<KernelFault> faults;
-  DependencyTracker tracker;
   bool running = false;
 
-  explicit State(const Workload& w) : workload(w) {}
+  explicit State(const Workload& w) : workload(w), compiled(workload) {}
 
   bool persistent_dispatch() const { return workload.schedule().dispatch.kind == Dispatch::Kind::work_steal; }
 
-  // ---- enumeration (TaskSink) -------------------------------------------------------------
-
-  int finish_level(TaskId id) const {
-    const Node& node = nodes[static_cast<std::size_t>(id)];
-    return node.kernel >= 0 ? node.level + 1 : node.level;
+  std::size_t params_of(const TaskList::Node& node) const {
+    return compiled.instances()[static_cast<std::size_t>(node.kernel)]->ir().params.size();
+  }
+  std::span<const ArgSlot> slots_of(const TaskList::Node& node) const {
+    return {list.slots.data() + node.first_slot, params_of(node)};
   }
 
-  int start_level(const std::vector<TaskId>& after) const {
-    int level = 0;
-    for (const TaskId id : after) level = std::max(level, finish_level(id));
-    return level;
-  }
+  // ---- after enumeration ------------------------------------------------------------------
 
-  TaskId add(CallTask task, std::vector<TaskId> after) override {
-    const auto id = static_cast<TaskId>(nodes.size());
-    if (workload.schedule().deps.kind == Deps::Kind::infer) tracker.access(id, task.reads, task.writes, after);
-    Node node;
-    node.kernel = kernel_index.at(task.instance->hash());
-    node.bytes = task.bytes;
-    const ir::Kernel& kernel = task.instance->ir();
-    node.slots.reserve(kernel.params.size());
-    for (std::size_t i = 0; i < kernel.params.size(); ++i) {
-      const ir::Param& param = kernel.params[i];
-      ArgSlot slot = slot_for(task.args[i]);
-      if (const Tensor* tensor = task.tensors[i]; tensor != nullptr && !tensor->on_device()) {
-        Mirror& mirror = mirror_of(*tensor);
-        if (param.role != ir::ParamRole::in) mirror.written = true;
-        const auto offset = static_cast<const std::byte*>(slot.data) - static_cast<const std::byte*>(tensor->data());
-        slot.data = static_cast<std::byte*>(mirror.buffer.pointer()) + offset;
-      }
-      node.slots.push_back(slot);
+  // Host tensors the tasks view get their device copies, and the tasks' slots point there.
+  void place_host_tensors() {
+    const std::vector<Tensor>& tensors = compiled.tensors();
+    std::vector<Mirror*> mirror_of_tensor(tensors.size(), nullptr);
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      if (list.used[t] == 0 || tensors[t].on_device()) continue;
+      Mirror& mirror = mirror_of(tensors[t]);
+      if (list.written[t] != 0) mirror.written = true;
+      mirror_of_tensor[t] = &mirror;
     }
-    node.level = start_level(after);
-    node.after = std::move(after);
-    nodes.push_back(std::move(node));
-    return id;
+    check_mirrors_disjoint();
+    for (const TaskList::Node& node : list.nodes) {
+      if (node.kernel < 0) continue;
+      const std::vector<int>& tensor_of_arg = compiled.site_tensors(node.site);
+      ArgSlot* slots = list.slots.data() + node.first_slot;
+      for (std::size_t i = 0; i < tensor_of_arg.size(); ++i) {
+        if (tensor_of_arg[i] < 0) continue;
+        const Mirror* mirror = mirror_of_tensor[static_cast<std::size_t>(tensor_of_arg[i])];
+        if (mirror == nullptr) continue;
+        const auto offset =
+            static_cast<const std::byte*>(slots[i].data) - static_cast<const std::byte*>(mirror->tensor.data());
+        slots[i].data = static_cast<std::byte*>(mirror->buffer.pointer()) + offset;
+      }
+    }
   }
 
-  TaskId join(std::vector<TaskId> after) override {
-    Node node;
-    node.level = start_level(after);
-    node.after = std::move(after);
-    nodes.push_back(std::move(node));
-    return static_cast<TaskId>(nodes.size() - 1);
+  // A task's level is the length of the longest dependency chain before it.
+  void place_levels() {
+    placement.assign(list.nodes.size(), Placement{});
+    for (std::size_t i = 0; i < list.nodes.size(); ++i) {
+      const TaskList::Node& node = list.nodes[i];
+      int level = 0;
+      for (std::int64_t a = node.first_after; a < node.end_after; ++a) {
+        const auto dep = static_cast<std::size_t>(list.after[static_cast<std::size_t>(a)]);
+        level = std::max(level, placement[dep].level + (list.nodes[dep].kernel >= 0 ? 1 : 0));
+      }
+      placement[i].level = level;
+    }
   }
 
   Mirror& mirror_of(const Tensor& tensor) {
@@ -200,10 +200,10 @@ struct CudaTarget::State : TaskSink {
     const Schedule& schedule = workload.schedule();
     // (level, kernel) -> tasks in enumeration order; kernel -1 under work_steal.
     std::map<std::pair<int, int>, std::vector<TaskId>> groups;
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-      const Node& node = nodes[i];
+    for (std::size_t i = 0; i < list.nodes.size(); ++i) {
+      const TaskList::Node& node = list.nodes[i];
       if (node.kernel < 0) continue;
-      groups[{node.level, persistent_dispatch() ? -1 : node.kernel}].push_back(static_cast<TaskId>(i));
+      groups[{placement[i].level, persistent_dispatch() ? -1 : node.kernel}].push_back(static_cast<TaskId>(i));
     }
     const std::size_t batch = schedule.timing.kind == Timing::Kind::batched
                                   ? static_cast<std::size_t>(std::max<std::int64_t>(schedule.timing.batch, 1))
@@ -214,7 +214,7 @@ struct CudaTarget::State : TaskSink {
         // Longest first (by the bytes the task's views span), so that long tasks start
         // early and short ones fill in at the end.
         std::stable_sort(tasks.begin(), tasks.end(), [&](TaskId a, TaskId b) {
-          return nodes[static_cast<std::size_t>(a)].bytes > nodes[static_cast<std::size_t>(b)].bytes;
+          return list.nodes[static_cast<std::size_t>(a)].bytes > list.nodes[static_cast<std::size_t>(b)].bytes;
         });
       }
       for (std::size_t begin = 0; begin < tasks.size(); begin += batch) {
@@ -224,7 +224,8 @@ struct CudaTarget::State : TaskSink {
         unit.tasks.assign(tasks.begin() + static_cast<std::ptrdiff_t>(begin),
                           tasks.begin() + static_cast<std::ptrdiff_t>(std::min(tasks.size(), begin + batch)));
         unit.stream = static_cast<int>(units.size() % lanes);
-        for (const TaskId id : unit.tasks) nodes[static_cast<std::size_t>(id)].unit = static_cast<int>(units.size());
+        for (const TaskId id : unit.tasks)
+          placement[static_cast<std::size_t>(id)].unit = static_cast<int>(units.size());
         units.push_back(std::move(unit));
       }
     }
@@ -232,26 +233,31 @@ struct CudaTarget::State : TaskSink {
 
   // For every unit, the units on other streams it must wait for.
   std::vector<std::vector<int>> unit_dependencies() const {
-    // The units a node completes through: its own, or (a join) those of what it joins.
-    std::vector<std::vector<int>> through(nodes.size());
+    // The units a join completes through: those of what it joins (a task: its own unit).
+    std::vector<std::vector<int>> through_join(list.nodes.size());
     std::vector<std::vector<int>> waits(units.size());
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-      const Node& node = nodes[i];
-      std::vector<int> before;
-      for (const TaskId dep : node.after) {
-        const auto& units_of_dep = through[static_cast<std::size_t>(dep)];
-        before.insert(before.end(), units_of_dep.begin(), units_of_dep.end());
+    std::vector<int> before;
+    for (std::size_t i = 0; i < list.nodes.size(); ++i) {
+      const TaskList::Node& node = list.nodes[i];
+      before.clear();
+      for (std::int64_t a = node.first_after; a < node.end_after; ++a) {
+        const auto dep = static_cast<std::size_t>(list.after[static_cast<std::size_t>(a)]);
+        if (list.nodes[dep].kernel >= 0) {
+          before.push_back(placement[dep].unit);
+        } else {
+          before.insert(before.end(), through_join[dep].begin(), through_join[dep].end());
+        }
       }
       std::sort(before.begin(), before.end());
       before.erase(std::unique(before.begin(), before.end()), before.end());
       if (node.kernel < 0) {
-        through[i] = std::move(before);
+        through_join[i] = before;
         continue;
       }
-      through[i] = {node.unit};
-      auto& unit_waits = waits[static_cast<std::size_t>(node.unit)];
+      const int unit = placement[i].unit;
+      auto& unit_waits = waits[static_cast<std::size_t>(unit)];
       for (const int dep_unit : before) {
-        if (units[static_cast<std::size_t>(dep_unit)].stream != units[static_cast<std::size_t>(node.unit)].stream)
+        if (units[static_cast<std::size_t>(dep_unit)].stream != units[static_cast<std::size_t>(unit)].stream)
           unit_waits.push_back(dep_unit);
       }
     }
@@ -273,10 +279,11 @@ struct CudaTarget::State : TaskSink {
       unit.slot_offset = slots.size();
       unit.kernel_of_offset = kernel_of.size();
       for (const TaskId id : unit.tasks) {
-        const Node& node = nodes[static_cast<std::size_t>(id)];
-        slots.insert(slots.end(), node.slots.begin(), node.slots.end());
+        const TaskList::Node& node = list.nodes[static_cast<std::size_t>(id)];
+        const std::span<const ArgSlot> task_slots = slots_of(node);
+        slots.insert(slots.end(), task_slots.begin(), task_slots.end());
         if (unit.kernel < 0) {
-          slots.resize(slots.size() + (stride - node.slots.size()));  // pad to the persistent kernel's stride
+          slots.resize(slots.size() + (stride - task_slots.size()));  // pad to the persistent kernel's stride
           kernel_of.push_back(node.kernel);
         }
       }
@@ -341,7 +348,7 @@ struct CudaTarget::State : TaskSink {
   std::int64_t tile_bytes_of(const Unit& unit) const {
     std::int64_t bytes = 0;
     for (const TaskId id : unit.tasks) {
-      const int kernel = nodes[static_cast<std::size_t>(id)].kernel;
+      const int kernel = list.nodes[static_cast<std::size_t>(id)].kernel;
       bytes = std::max(bytes, kernels[static_cast<std::size_t>(kernel)]->generated().tile_bytes);
     }
     return bytes;
@@ -369,8 +376,9 @@ struct CudaTarget::State : TaskSink {
         throw InternalError(
             fmt::format("cuda target: a fault names task {} of a {}-task launch", fault.task, unit.tasks.size()));
       }
-      const Node& node = nodes[static_cast<std::size_t>(unit.tasks[static_cast<std::size_t>(fault.task)])];
-      kernels[static_cast<std::size_t>(node.kernel)]->raise(fault, node.slots);
+      const TaskList::Node& node =
+          list.nodes[static_cast<std::size_t>(unit.tasks[static_cast<std::size_t>(fault.task)])];
+      kernels[static_cast<std::size_t>(node.kernel)]->raise(fault, slots_of(node));
     }
   }
 };
@@ -390,15 +398,11 @@ CudaTarget::CudaTarget(const Workload& workload, int device, ProgramStats& stats
     }
   });
   std::vector<const cuda::CudaKernel*> bodies;
-  for_each_call(workload.statements(), [&](const CallSite& site) {
-    for (const tl::KernelInstance& instance : site.instances) {
-      if (s.kernel_index.contains(instance.hash())) continue;
-      s.kernel_index.emplace(instance.hash(), static_cast<int>(s.kernels.size()));
-      s.kernels.push_back(std::make_unique<cuda::CudaKernel>(instance, s.device->arch()));
-      bodies.push_back(s.kernels.back().get());
-      ++stats.kernels_compiled;
-    }
-  });
+  for (const tl::KernelInstance* instance : s.compiled.instances()) {
+    s.kernels.push_back(std::make_unique<cuda::CudaKernel>(*instance, s.device->arch()));
+    bodies.push_back(s.kernels.back().get());
+    ++stats.kernels_compiled;
+  }
   stats.kernels = static_cast<std::int64_t>(s.kernels.size());
   if (s.persistent_dispatch() && !bodies.empty()) {
     s.persistent = std::make_unique<cuda::PersistentCudaKernel>(bodies, s.device->arch());
@@ -417,15 +421,13 @@ CudaTarget::~CudaTarget() {
 
 void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
   State& s = *state_;
-  s.nodes.clear();
   s.units.clear();
-  s.tracker = DependencyTracker();
   for (auto& [address, mirror] : s.mirrors) mirror.used = mirror.written = false;
-  TaskEnumerator enumerator(s.workload, sizes, s);
-  enumerator.run();
-  s.check_mirrors_disjoint();
-  stats.tasks = enumerator.tasks();
-  stats.bytes = enumerator.bytes();
+  if (!s.compiled.enumerate(sizes, s.list)) throw_enumeration_error(s.workload, sizes);
+  s.place_host_tensors();
+  stats.tasks = s.list.tasks;
+  stats.bytes = s.list.bytes;
+  s.place_levels();
   s.plan_units();
 
   // From here on work is queued: a failure waits for what was queued before rethrowing.
@@ -453,8 +455,7 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
   }
 
   stats.launches = static_cast<std::int64_t>(s.units.size());
-  stats.edges = 0;
-  for (const Node& node : s.nodes) stats.edges += static_cast<std::int64_t>(node.after.size());
+  stats.edges = s.list.edges();
   stats.tasks_per_stream.assign(s.streams.size(), 0);
   for (const Unit& unit : s.units)
     stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] += static_cast<std::int64_t>(unit.tasks.size());

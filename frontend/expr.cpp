@@ -3,56 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "core/error.hpp"
+#include "frontend/expr_node.hpp"
 
 namespace pto {
-
-namespace {
-enum Op : int { add, sub, mul, div_, mod, lt, le, gt, ge, eq, ne, bit_and, logical_and, logical_or, min_, max_ };
-const char* const op_names[] = {"+",  "-",  "*",  "/", "%",  "<",  "<=",  ">",
-                                ">=", "==", "!=", "&", "&&", "||", "min", "max"};
-}  // namespace
-
-struct ExprNode {
-  enum class Kind { constant, var, size, field, table_rows, binary, logical_not };
-  Kind kind = Kind::constant;
-  std::int64_t value = 0;                    // constant
-  int slot = 0;                              // var slot, binary op
-  std::shared_ptr<const TableSource> table;  // field, table_rows
-  std::size_t offset = 0;                    // field byte offset
-  IntKind int_kind = IntKind::i64;
-  std::string name;            // leaves: for messages and printing
-  std::vector<Expr> operands;  // the row (field); the operands (binary, logical_not)
-
-  ExprNode() = default;
-  explicit ExprNode(std::int64_t constant) : value(constant) {}
-};
-
-namespace {
-
-std::int64_t read_int(const std::byte* at, IntKind kind) {
-  auto read = [&]<typename T>(T) {
-    T value;
-    std::memcpy(&value, at, sizeof(T));
-    return static_cast<std::int64_t>(value);
-  };
-  switch (kind) {
-    case IntKind::i8: return read(std::int8_t{});
-    case IntKind::u8: return read(std::uint8_t{});
-    case IntKind::i16: return read(std::int16_t{});
-    case IntKind::u16: return read(std::uint16_t{});
-    case IntKind::i32: return read(std::int32_t{});
-    case IntKind::u32: return read(std::uint32_t{});
-    case IntKind::i64: return read(std::int64_t{});
-    case IntKind::u64: return read(std::uint64_t{});
-  }
-  return 0;
-}
-
-}  // namespace
 
 Expr::Expr(std::int64_t value) : node_(std::make_shared<const ExprNode>(value)) {}
 
@@ -135,29 +91,10 @@ std::int64_t Expr::eval(const ExprEnv& env) const {
     case ExprNode::Kind::binary: break;
   }
   const std::int64_t a = n.operands[0].eval(env), b = n.operands[1].eval(env);
-  switch (n.slot) {
-    case add: return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-    case sub: return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-    case mul: return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
-    case div_:
-    case mod:
-      if (b == 0) throw Error(fmt::format("workload expression {} divides by zero", to_string()));
-      if (b == -1) return n.slot == div_ ? static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(a)) : 0;
-      return n.slot == div_ ? a / b : a % b;
-    case lt: return a < b;
-    case le: return a <= b;
-    case gt: return a > b;
-    case ge: return a >= b;
-    case eq: return a == b;
-    case ne: return a != b;
-    case bit_and: return a & b;
-    case logical_and: return (a != 0 && b != 0) ? 1 : 0;
-    case logical_or: return (a != 0 || b != 0) ? 1 : 0;
-    case min_: return std::min(a, b);
-    case max_: return std::max(a, b);
-    default: break;
-  }
-  return 0;
+  std::int64_t out = 0;
+  if (!apply_expr_op(n.slot, a, b, out))
+    throw Error(fmt::format("workload expression {} divides by zero", to_string()));
+  return out;
 }
 
 void Expr::collect_sizes(std::vector<std::string>& names) const {
@@ -180,8 +117,8 @@ std::string Expr::to_string() const {
     case ExprNode::Kind::binary: break;
   }
   if (n.slot == min_ || n.slot == max_)
-    return fmt::format("{}({}, {})", op_names[n.slot], n.operands[0].to_string(), n.operands[1].to_string());
-  return fmt::format("({} {} {})", n.operands[0].to_string(), op_names[n.slot], n.operands[1].to_string());
+    return fmt::format("{}({}, {})", expr_op_names[n.slot], n.operands[0].to_string(), n.operands[1].to_string());
+  return fmt::format("({} {} {})", n.operands[0].to_string(), expr_op_names[n.slot], n.operands[1].to_string());
 }
 
 Expr operator+(const Expr& a, const Expr& b) {

@@ -11,7 +11,8 @@
 
 #include "core/error.hpp"
 #include "dsl/interpreter.hpp"
-#include "frontend/task_enumerator.hpp"
+#include "frontend/compiled_tasks.hpp"
+#include "runtime/arg_slot.hpp"
 #include "runtime/build_config.hpp"
 #include "runtime/cpu/cpu_kernel.hpp"
 #include "runtime/task_graph.hpp"
@@ -28,7 +29,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-using Runner = std::function<void(const Bindings&)>;  // checked bindings (CallTask::args)
+using Runner = std::function<void(const ArgSlot*)>;  // one checked slot per parameter (TaskList::slots)
 
 }  // namespace
 
@@ -36,7 +37,7 @@ struct Program::Impl {
   Workload workload;
   Target target;
   std::unique_ptr<sched::Executor> executor;
-  std::map<std::uint64_t, Runner> runners;  // by structural hash: one per distinct instance
+  std::vector<Runner> runners;  // by CompiledTasks::instances() index
 #if PTO_HAVE_CUDA
   std::unique_ptr<CudaTarget> cuda;  // Target::cuda(): replaces the executor and the runners
 #endif
@@ -44,8 +45,10 @@ struct Program::Impl {
   // The sizes the workload's expressions read, for set_size's check (walked once here, not
   // on every set_size of a serving loop).
   std::vector<std::string> readable_sizes;
-  // Declared after the executor and the runners, so destroyed first: its destructor waits
-  // for the tasks that use them.
+  std::optional<CompiledTasks> compiled;  // host targets
+  TaskList list;                          // the execution in flight (tasks read their slots here)
+  // Declared after the executor, the runners and the list, so destroyed first: its
+  // destructor waits for the tasks that use them.
   std::unique_ptr<TaskGraph> graph;
   bool running = false;  // between execute() and synchronize()
   Clock::time_point started;
@@ -55,19 +58,43 @@ struct Program::Impl {
   Impl(const Workload& w, Target t) : workload(w), target(t), readable_sizes(size_names(w.statements())) {}
 
   void compile_kernels() {
-    for_each_call(workload.statements(), [&](const CallSite& site) {
-      for (const tl::KernelInstance& instance : site.instances) {
-        if (runners.contains(instance.hash())) continue;
-        if (target.kind == Target::Kind::cpu) {
-          auto kernel = std::make_shared<const cpu::CpuKernel>(instance);
-          runners.emplace(instance.hash(), [kernel](const Bindings& args) { kernel->run_bound(args); });
-        } else {
-          runners.emplace(instance.hash(), [instance](const Bindings& args) { interpret_bound(instance.ir(), args); });
-        }
-        ++stats.kernels_compiled;
+    compiled.emplace(workload);
+    for (const tl::KernelInstance* instance : compiled->instances()) {
+      if (target.kind == Target::Kind::cpu) {
+        auto kernel = std::make_shared<const cpu::CpuKernel>(*instance);
+        runners.emplace_back([kernel](const ArgSlot* slots) { kernel->run_slots(slots); });
+      } else {
+        runners.emplace_back(
+            [instance](const ArgSlot* slots) { interpret_bound(instance->ir(), bindings_for(instance->ir(), slots)); });
       }
-    });
+      ++stats.kernels_compiled;
+    }
     stats.kernels = static_cast<std::int64_t>(runners.size());
+  }
+
+  // The list's tasks and joins into the task graph, in order (node ids are graph ids).
+  void submit() {
+    const Schedule& schedule = workload.schedule();
+    TaskOptions options;
+    for (const TaskList::Node& node : list.nodes) {
+      options.after.assign(list.after.begin() + node.first_after, list.after.begin() + node.end_after);
+      if (node.kernel < 0) {
+        options.name = "join";
+        options.bytes = -1;
+        options.stream = -1;
+        options.key = 0;
+        graph->add([] {}, options);
+        continue;
+      }
+      const tl::KernelInstance& instance = *compiled->instances()[static_cast<std::size_t>(node.kernel)];
+      options.name = instance.name();
+      options.bytes = node.bytes;
+      options.key = node.key;
+      options.stream = schedule.streams > 0 ? static_cast<int>(node.ordinal % schedule.streams) : -1;
+      const Runner* runner = &runners[static_cast<std::size_t>(node.kernel)];
+      const ArgSlot* slots = list.slots.data() + node.first_slot;
+      graph->add([runner, slots] { (*runner)(slots); }, options);
+    }
   }
 
   // The host targets read host memory: a device tensor is an error naming it.
@@ -84,39 +111,6 @@ struct Program::Impl {
 };
 
 namespace {
-
-// The CPU and interpreter targets' sink: every task goes to the task graph, which infers
-// dependencies from the byte ranges and keeps the stream lanes.
-class GraphSink final : public TaskSink {
- public:
-  GraphSink(TaskGraph& graph, const std::map<std::uint64_t, Runner>& runners, int streams)
-      : graph_(graph), runners_(runners), streams_(streams) {}
-
-  TaskId add(CallTask task, std::vector<TaskId> after) override {
-    TaskOptions options;
-    options.name = task.instance->name();
-    options.reads = std::move(task.reads);
-    options.writes = std::move(task.writes);
-    options.after = std::move(after);
-    options.bytes = task.bytes;
-    options.key = task.key;
-    if (streams_ > 0) options.stream = static_cast<int>(task.ordinal % streams_);
-    const Runner* runner = &runners_.at(task.instance->hash());
-    return graph_.add([runner, args = std::move(task.args)] { (*runner)(args); }, std::move(options));
-  }
-
-  TaskId join(std::vector<TaskId> after) override {
-    TaskOptions options;
-    options.name = "join";
-    options.after = std::move(after);
-    return graph_.add([] {}, std::move(options));
-  }
-
- private:
-  TaskGraph& graph_;
-  const std::map<std::uint64_t, Runner>& runners_;
-  int streams_;
-};
 
 sched::GraphOptions graph_options(const Schedule& schedule) {
   sched::GraphOptions options;
@@ -197,22 +191,21 @@ void Program::execute() {
   }
 #endif
   p.steals_before = p.executor->stats().steals();
+  if (!p.compiled->enumerate(p.sizes, p.list)) throw_enumeration_error(p.workload, p.sizes);
   p.graph = std::make_unique<TaskGraph>(*p.executor, graph_options(p.workload.schedule()));
-  GraphSink sink(*p.graph, p.runners, p.workload.schedule().streams);
-  TaskEnumerator enumerator(p.workload, p.sizes, sink);
   try {
-    enumerator.run();
+    p.submit();
   } catch (...) {
     // Tasks already added run to completion (the graph's destructor waits for them); the
-    // enumeration error is the one reported.
+    // submission error (a full window in abort mode) is the one reported.
     p.graph.reset();
     throw;
   }
   p.graph->seal();
   p.running = true;
   ++p.stats.executions;
-  p.stats.tasks = enumerator.tasks();
-  p.stats.bytes = enumerator.bytes();
+  p.stats.tasks = p.list.tasks;
+  p.stats.bytes = p.list.bytes;
 }
 
 void Program::synchronize() {

@@ -320,7 +320,7 @@ void View::collect_sizes(std::vector<std::string>& names) const {
 ResolvedView View::resolve(const ExprEnv& env) const {
   for (const Check& check : checks_) {
     const std::int64_t value = check.value.eval(env), count = check.count.eval(env), extent = check.extent.eval(env);
-    if (value < 0 || count < 0 || value + count > extent) {
+    if (!in_bounds(value, count, extent)) {
       const std::string shown = check.is_index ? fmt::format("index {} ({})", value, check.value.to_string())
                                                : fmt::format("rows [{}, {}) ({}, count {})", value, value + count,
                                                              check.value.to_string(), check.count.to_string());

@@ -117,8 +117,7 @@ class View {
   // Adds the names of the sizes its offsets, extents and bounds read to `names`.
   void collect_sizes(std::vector<std::string>& names) const;
 
- private:
-  friend class Tensor;
+  // The view's parts, for the compiled task list (frontend/compiled_tasks.hpp).
   struct Dim {
     Expr extent;
     std::int64_t stride;
@@ -129,6 +128,17 @@ class View {
     int dim;
     bool is_index;  // at(): an index (count 1), else a range
   };
+  const Expr& offset() const noexcept { return offset_; }  // in elements, from the tensor's data
+  const std::vector<Dim>& dims() const noexcept { return dims_; }
+  const std::vector<Check>& checks() const noexcept { return checks_; }
+
+  // Whether [value, value + count) lies in [0, extent), without overflow.
+  static bool in_bounds(std::int64_t value, std::int64_t count, std::int64_t extent) noexcept {
+    return value >= 0 && count >= 0 && value <= extent && count <= extent - value;
+  }
+
+ private:
+  friend class Tensor;
   void check_dim(int dim, const char* op) const;
 
   Tensor tensor_;

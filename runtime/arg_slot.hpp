@@ -27,4 +27,21 @@ inline ArgSlot slot_for(const KernelArgs::Binding& binding) {
   return slot;
 }
 
+// The binding a slot stands for, for a parameter of `param`'s type (the interpreter's
+// input when a Program hands out slots).
+inline Binding binding_for(const ir::Param& param, const ArgSlot& slot) {
+  if (!param.type.is_scalar()) {
+    return TensorView{slot.data, param.type.dtype, slot.rows, slot.cols, slot.stride};
+  }
+  if (is_integer(param.type.dtype)) return slot.integer;
+  return slot.number;
+}
+
+inline Bindings bindings_for(const ir::Kernel& kernel, const ArgSlot* slots) {
+  Bindings out;
+  out.reserve(kernel.params.size());
+  for (std::size_t i = 0; i < kernel.params.size(); ++i) out.push_back(binding_for(kernel.params[i], slots[i]));
+  return out;
+}
+
 }  // namespace pto

@@ -123,7 +123,7 @@ void TaskGraph::add_edge(sched::Task& before, sched::Task& after) {
   after.pending.fetch_add(1, std::memory_order_relaxed);
 }
 
-TaskId TaskGraph::add(std::function<void()> work, TaskOptions options) {
+TaskId TaskGraph::add(std::function<void()> work, const TaskOptions& options) {
   if (waited_) throw Error("task graph: add after wait(); a graph runs once: make a new TaskGraph");
   if (sealed_.load(std::memory_order_relaxed)) {
     throw Error("task graph: add after seal(); no tasks may join a sealed graph");
@@ -152,7 +152,7 @@ TaskId TaskGraph::add(std::function<void()> work, TaskOptions options) {
   sched::Task& task = task_at(id);
   task.runner = this;
   task.work = std::move(work);
-  task.name = std::move(options.name);
+  task.name = options.name;
   task.info = sched::TaskInfo{id, task.name, options.priority, options.stream, options.key, bytes};
   task.target_worker = executor_.pinned_worker(task.info);
   ++submitted_;

@@ -73,7 +73,7 @@ class TaskGraph final : public sched::TaskRunner {
   TaskGraph& operator=(const TaskGraph&) = delete;
 
   // Adds a task; it runs once its dependencies have finished and the start policy allows.
-  TaskId add(std::function<void()> work, TaskOptions options = {});
+  TaskId add(std::function<void()> work, const TaskOptions& options = {});
 
   // No more tasks will be added: releases tasks held by the start policy and any batch.
   void seal();

@@ -67,9 +67,10 @@ DecodeAttention::DecodeAttention(const DecodeShape& shape, const Plan& plan, con
     v = make_tensor(device, "v", DType::f16, {shape.total_tokens(), heads, d}, inputs.v);
   }
 
-  const tl::Family tiers =
-      decode_tiers(options.layout, d, page_size, device == Device::cuda ? TierTarget::gpu : TierTarget::cpu);
-  const tl::KernelInstance merge = merge_partials(d);
+  const tl::Family tiers = options.tiers ? *options.tiers
+                                         : decode_tiers(options.layout, d, page_size,
+                                                        device == Device::cuda ? TierTarget::gpu : TierTarget::cpu);
+  const tl::KernelInstance merge = options.merge ? *options.merge : merge_partials(d);
   const IntArray first_token(tables_->token_offsets, "token_offsets");
   const IntArray first_page(tables_->page_offsets, "page_offsets");
   const DescriptorTable<WorkDescriptor> work(tables_->descriptors, "plan");

@@ -52,10 +52,18 @@ void CpuKernel::run_bound(const Bindings& bindings) const {
     interpret_bound(instance_.ir(), bindings);
     return;
   }
-  const ir::Kernel& kernel = instance_.ir();
   thread_local std::vector<ArgSlot> slots;  // reused: no allocation per call
   slots.resize(bindings.size());
   for (std::size_t i = 0; i < bindings.size(); ++i) slots[i] = slot_for(bindings[i]);
+  run_slots(slots.data());
+}
+
+void CpuKernel::run_slots(const ArgSlot* slots) const {
+  const ir::Kernel& kernel = instance_.ir();
+  if (engine_ == Engine::interpreter) {
+    interpret_bound(kernel, bindings_for(kernel, slots));
+    return;
+  }
   // Tiles live in per-thread scratch memory, grown on demand and reused across calls.
   struct Scratch {
     void* memory = nullptr;
@@ -76,8 +84,8 @@ void CpuKernel::run_bound(const Bindings& bindings) const {
   }
   KernelFault fault;
   const auto function = reinterpret_cast<KernelFunction>(function_);
-  if (function(slots.data(), scratch.memory, &fault) == static_cast<std::int32_t>(FaultCode::none)) return;
-  raise_fault(kernel, instance_.index(), fault, slots, "cpu");
+  if (function(slots, scratch.memory, &fault) == static_cast<std::int32_t>(FaultCode::none)) return;
+  raise_fault(kernel, instance_.index(), fault, std::span<const ArgSlot>(slots, kernel.params.size()), "cpu");
 }
 
 }  // namespace pto::cpu

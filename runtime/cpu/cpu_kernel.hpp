@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <string>
 
+#include "core/kernel_abi.hpp"
 #include "dsl/arguments.hpp"
 #include "dsl/builder.hpp"
 
@@ -32,6 +33,8 @@ class CpuKernel {
   // Positional bindings. Precondition: they passed check_bindings (Programs check each
   // task's once, when they enumerate it).
   void run_bound(const Bindings& bindings) const;
+  // ABI slots, one per parameter (core/kernel_abi.hpp), under the same precondition.
+  void run_slots(const ArgSlot* slots) const;
 
   Engine engine() const noexcept { return engine_; }
   const tl::KernelInstance& instance() const noexcept { return instance_; }

@@ -74,7 +74,7 @@ void CudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr task_
   cuda::launch(*device, entry, shape, stream, parameters, what_);
 }
 
-void CudaKernel::raise(const KernelFault& fault, const std::vector<ArgSlot>& slots) const {
+void CudaKernel::raise(const KernelFault& fault, std::span<const ArgSlot> slots) const {
   if (fault.code == 0) return;
   raise_fault(instance_.ir(), instance_.index(), fault, slots, "cuda");
 }

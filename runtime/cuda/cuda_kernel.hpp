@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,7 @@ class CudaKernel {
 
   // Throws the interpreter's pto::Error for a recorded fault; `slots` are the faulting
   // task's ArgSlots (for the tensor's shape in bounds messages). No-op without a fault.
-  void raise(const KernelFault& fault, const std::vector<ArgSlot>& slots) const;
+  void raise(const KernelFault& fault, std::span<const ArgSlot> slots) const;
 
  private:
   CUfunction function(const std::shared_ptr<Device>& device) const;

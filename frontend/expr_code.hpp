@@ -1,0 +1,84 @@
+// Index expressions compiled for re-execution (docs/workloads.md, "Re-execution").
+//
+// The expressions one statement needs (a loop's bounds, a condition, a call's tier, view
+// offsets, extents and bounds, integer arguments) become one block of straight-line code:
+// instruction i writes register i, and every subexpression is computed once (value
+// numbering: the same operation on the same registers is one instruction, so the `request`
+// field that six views read is read once). A Program runs the block per task: no tree walk,
+// no shared_ptr, no name lookup, no allocation.
+//
+// Failure (a row outside its table, a zero divisor, a size never bound) stops the block;
+// the Program then runs the reference enumerator (frontend/task_enumerator.hpp), whose
+// error names the call site, so both paths report exactly the same error.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "frontend/expr.hpp"
+
+namespace pto {
+
+// A table's rows as one execution sees them (read once per execution).
+struct TableSnapshot {
+  const std::byte* data = nullptr;
+  std::int64_t rows = 0;
+  std::size_t row_bytes = 0;
+};
+
+// The leaves' values while a Program executes, by the indices ExprLeaves gave them.
+struct CodeInputs {
+  const std::int64_t* vars = nullptr;     // loop indices by slot
+  const std::int64_t* sizes = nullptr;    // by size index
+  const bool* bound = nullptr;            // whether each size was set
+  const TableSnapshot* tables = nullptr;  // by table index
+};
+
+// The tables and sizes one workload's blocks read, numbered.
+class ExprLeaves {
+ public:
+  int table(const TableSource* source);
+  int size(const std::string& name);
+  const std::vector<const TableSource*>& tables() const noexcept { return tables_; }
+  const std::vector<std::string>& sizes() const noexcept { return sizes_; }
+
+ private:
+  std::vector<const TableSource*> tables_;
+  std::vector<std::string> sizes_;
+};
+
+class ExprBlock {
+ public:
+  // Adds `expr` and its subexpressions not in the block yet; returns its register.
+  int add(const Expr& expr, ExprLeaves& leaves);
+
+  // Runs every instruction into `registers` (at least size() of them); false when one failed.
+  bool run(const CodeInputs& in, std::int64_t* registers) const;
+
+  std::size_t size() const noexcept { return code_.size(); }
+
+ private:
+  enum class Op : std::uint8_t { constant, var, size, table_rows, field, binary, logical_not };
+  struct Instruction {
+    Op op = Op::constant;
+    IntKind kind = IntKind::i64;  // field
+    int binary = 0;               // binary: the ExprOp
+    int a = 0, b = 0;             // var slot / size / table index; operand registers
+    std::int64_t immediate = 0;   // constant; field byte offset
+  };
+  int emit(const Instruction& instruction);
+
+  std::vector<Instruction> code_;
+  // Value numbering while the block is built: one register per distinct instruction.
+  std::map<std::tuple<int, int, int, int, int, std::int64_t>, int> numbered_;
+};
+
+// The largest k <= 62 such that 2^k divides every value `expr` can take (wrapping arithmetic
+// keeps divisibility by powers of two): what the compiled task list proves about offsets.
+int power_of_two_exponent(const Expr& expr);
+
+}  // namespace pto
