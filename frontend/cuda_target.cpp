@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <map>
 #include <optional>
@@ -93,13 +94,21 @@ struct CudaTarget::State {
   std::vector<cuda::Stream> streams;
   std::vector<cuda::Event> unit_done;  // one per unit, grown as needed
   std::optional<cuda::Event> inputs_ready, all_done;
-  std::map<const void*, Mirror> mirrors;  // by host address
-  std::optional<cuda::DeviceBuffer> slot_buffer, kernel_of_buffer, control_buffer;
-  std::vector<std::optional<cuda::DeviceBuffer>> scratch;  // per stream
+  std::map<const void*, Mirror> mirrors;                              // by host address
+  std::optional<cuda::DeviceBuffer> argument_buffer, control_buffer;  // argument_buffer: slots, then kernel_of
+  std::optional<cuda::PinnedBuffer> staging;                          // argument_buffer's host side
+  std::size_t kernel_of_base = 0;                                     // bytes into argument_buffer
+  std::vector<std::optional<cuda::DeviceBuffer>> scratch;             // per stream
 
   // The execution in flight.
   TaskList list;
   std::vector<Placement> placement;  // per node
+  struct GroupedTask {
+    int group;  // level * kernel slots + kernel
+    std::int64_t bytes;
+    TaskId id;
+  };
+  std::vector<GroupedTask> grouped;  // plan_units' scratch
   std::vector<Unit> units;
   std::vector<KernelFault> faults;
   bool running = false;
@@ -128,6 +137,8 @@ struct CudaTarget::State {
       mirror_of_tensor[t] = &mirror;
     }
     check_mirrors_disjoint();
+    if (std::all_of(mirror_of_tensor.begin(), mirror_of_tensor.end(), [](const Mirror* m) { return m == nullptr; }))
+      return;  // device tensors only: the slots already hold device addresses
     for (const TaskList::Node& node : list.nodes) {
       if (node.kernel < 0) continue;
       const std::vector<int>& tensor_of_arg = compiled.site_tensors(node.site);
@@ -198,36 +209,40 @@ struct CudaTarget::State {
 
   void plan_units() {
     const Schedule& schedule = workload.schedule();
-    // (level, kernel) -> tasks in enumeration order; kernel -1 under work_steal.
-    std::map<std::pair<int, int>, std::vector<TaskId>> groups;
+    // Groups of (level, kernel), kernel -1 under work_steal, in (level, kernel) order; each
+    // group's tasks in enumeration order, then longest first under Ready::work_steal.
+    const int kernel_slots = persistent_dispatch() ? 1 : static_cast<int>(kernels.size());
+    grouped.clear();
     for (std::size_t i = 0; i < list.nodes.size(); ++i) {
       const TaskList::Node& node = list.nodes[i];
       if (node.kernel < 0) continue;
-      groups[{placement[i].level, persistent_dispatch() ? -1 : node.kernel}].push_back(static_cast<TaskId>(i));
+      const int group = placement[i].level * kernel_slots + (persistent_dispatch() ? 0 : node.kernel);
+      grouped.push_back({group, node.bytes, static_cast<TaskId>(i)});
     }
+    const bool longest_first = schedule.ready.kind == Ready::Kind::work_steal;
+    // Unique keys (the id breaks ties), so an unstable sort gives a stable order.
+    std::sort(grouped.begin(), grouped.end(), [&](const GroupedTask& a, const GroupedTask& b) {
+      if (a.group != b.group) return a.group < b.group;
+      if (longest_first && a.bytes != b.bytes) return a.bytes > b.bytes;
+      return a.id < b.id;
+    });
     const std::size_t batch = schedule.timing.kind == Timing::Kind::batched
                                   ? static_cast<std::size_t>(std::max<std::int64_t>(schedule.timing.batch, 1))
                                   : std::numeric_limits<std::size_t>::max();
     const std::size_t lanes = streams.size();
-    for (auto& [key, tasks] : groups) {
-      if (schedule.ready.kind == Ready::Kind::work_steal) {
-        // Longest first (by the bytes the task's views span), so that long tasks start
-        // early and short ones fill in at the end.
-        std::stable_sort(tasks.begin(), tasks.end(), [&](TaskId a, TaskId b) {
-          return list.nodes[static_cast<std::size_t>(a)].bytes > list.nodes[static_cast<std::size_t>(b)].bytes;
-        });
+    for (std::size_t begin = 0; begin < grouped.size();) {
+      std::size_t end = begin;
+      while (end < grouped.size() && grouped[end].group == grouped[begin].group && end - begin < batch) ++end;
+      Unit unit;
+      unit.level = grouped[begin].group / kernel_slots;
+      unit.kernel = persistent_dispatch() ? -1 : grouped[begin].group % kernel_slots;
+      unit.stream = static_cast<int>(units.size() % lanes);
+      for (std::size_t t = begin; t < end; ++t) {
+        unit.tasks.push_back(grouped[t].id);
+        placement[static_cast<std::size_t>(grouped[t].id)].unit = static_cast<int>(units.size());
       }
-      for (std::size_t begin = 0; begin < tasks.size(); begin += batch) {
-        Unit unit;
-        unit.level = key.first;
-        unit.kernel = key.second;
-        unit.tasks.assign(tasks.begin() + static_cast<std::ptrdiff_t>(begin),
-                          tasks.begin() + static_cast<std::ptrdiff_t>(std::min(tasks.size(), begin + batch)));
-        unit.stream = static_cast<int>(units.size() % lanes);
-        for (const TaskId id : unit.tasks)
-          placement[static_cast<std::size_t>(id)].unit = static_cast<int>(units.size());
-        units.push_back(std::move(unit));
-      }
+      units.push_back(std::move(unit));
+      begin = end;
     }
   }
 
@@ -270,30 +285,44 @@ struct CudaTarget::State {
 
   // ---- launching --------------------------------------------------------------------------
 
+  // Every launch's task arguments in one copy from page-locked memory: the units' ArgSlots
+  // (padded to the persistent kernel's stride), then the persistent units' kernel indices.
   void upload_arguments() {
     const cuda::Stream& first = streams[0];
     const std::size_t stride = persistent ? static_cast<std::size_t>(persistent->generated().slots_per_task) : 0;
-    std::vector<ArgSlot> slots;
-    std::vector<int> kernel_of;
+    std::size_t slot_count = 0, kernel_count = 0;
     for (Unit& unit : units) {
-      unit.slot_offset = slots.size();
-      unit.kernel_of_offset = kernel_of.size();
-      for (const TaskId id : unit.tasks) {
-        const TaskList::Node& node = list.nodes[static_cast<std::size_t>(id)];
+      unit.slot_offset = slot_count;
+      unit.kernel_of_offset = kernel_count;
+      if (unit.kernel < 0) {
+        slot_count += unit.tasks.size() * stride;
+        kernel_count += unit.tasks.size();
+      } else {
+        slot_count += unit.tasks.size() * params_of(list.nodes[static_cast<std::size_t>(unit.tasks.front())]);
+      }
+    }
+    kernel_of_base = slot_count * sizeof(ArgSlot);
+    const std::size_t bytes = kernel_of_base + kernel_count * sizeof(int);
+    if (!staging || staging->bytes() < bytes) staging.emplace(device, std::max<std::size_t>(bytes, 1) * 2);
+    auto* slots = static_cast<ArgSlot*>(staging->data());
+    auto* kernel_of = reinterpret_cast<int*>(static_cast<std::byte*>(staging->data()) + kernel_of_base);
+    for (const Unit& unit : units) {
+      ArgSlot* out = slots + unit.slot_offset;
+      for (std::size_t t = 0; t < unit.tasks.size(); ++t) {
+        const TaskList::Node& node = list.nodes[static_cast<std::size_t>(unit.tasks[t])];
         const std::span<const ArgSlot> task_slots = slots_of(node);
-        slots.insert(slots.end(), task_slots.begin(), task_slots.end());
+        std::copy(task_slots.begin(), task_slots.end(), out);
         if (unit.kernel < 0) {
-          slots.resize(slots.size() + (stride - task_slots.size()));  // pad to the persistent kernel's stride
-          kernel_of.push_back(node.kernel);
+          std::fill(out + task_slots.size(), out + stride, ArgSlot{});  // pad to the persistent kernel's stride
+          out += stride;
+          kernel_of[unit.kernel_of_offset + t] = node.kernel;
+        } else {
+          out += task_slots.size();
         }
       }
     }
-    grow<ArgSlot>(slot_buffer, device, slots.size());
-    slot_buffer->upload(slots.data(), slots.size() * sizeof(ArgSlot), first);
-    if (!kernel_of.empty()) {
-      grow<int>(kernel_of_buffer, device, kernel_of.size());
-      kernel_of_buffer->upload(kernel_of.data(), kernel_of.size() * sizeof(int), first);
-    }
+    grow<std::byte>(argument_buffer, device, bytes);
+    argument_buffer->upload(staging->data(), bytes, first);
     // Control block: one fault record per unit, then one claim counter per unit.
     grow<std::byte>(control_buffer, device, units.size() * (sizeof(KernelFault) + sizeof(int)));
     control_buffer->fill_zero(first);
@@ -331,10 +360,11 @@ struct CudaTarget::State {
       const CUdeviceptr scratch_address = scratch[static_cast<std::size_t>(unit.stream)]
                                               ? scratch[static_cast<std::size_t>(unit.stream)]->address()
                                               : 0;
-      const CUdeviceptr slots = slot_buffer->address() + unit.slot_offset * sizeof(ArgSlot);
+      const CUdeviceptr slots = argument_buffer->address() + unit.slot_offset * sizeof(ArgSlot);
       const int count = static_cast<int>(unit.tasks.size());
       if (unit.kernel < 0) {
-        persistent->launch(device, slots, kernel_of_buffer->address() + unit.kernel_of_offset * sizeof(int), count,
+        persistent->launch(device, slots,
+                           argument_buffer->address() + kernel_of_base + unit.kernel_of_offset * sizeof(int), count,
                            tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream);
       } else {
         kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address, fault_address(u),
@@ -423,7 +453,10 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
   State& s = *state_;
   s.units.clear();
   for (auto& [address, mirror] : s.mirrors) mirror.used = mirror.written = false;
+  const auto start = std::chrono::steady_clock::now();
   if (!s.compiled.enumerate(sizes, s.list)) throw_enumeration_error(s.workload, sizes);
+  const auto enumerated = std::chrono::steady_clock::now();
+  stats.enumerate_ms = std::chrono::duration<double, std::milli>(enumerated - start).count();
   s.place_host_tensors();
   stats.tasks = s.list.tasks;
   stats.bytes = s.list.bytes;
@@ -454,6 +487,7 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
     throw;
   }
 
+  stats.submit_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - enumerated).count();
   stats.launches = static_cast<std::int64_t>(s.units.size());
   stats.edges = s.list.edges();
   stats.tasks_per_stream.assign(s.streams.size(), 0);

@@ -192,6 +192,8 @@ void Program::execute() {
 #endif
   p.steals_before = p.executor->stats().steals();
   if (!p.compiled->enumerate(p.sizes, p.list)) throw_enumeration_error(p.workload, p.sizes);
+  const auto enumerated = Clock::now();
+  p.stats.enumerate_ms = std::chrono::duration<double, std::milli>(enumerated - p.started).count();
   p.graph = std::make_unique<TaskGraph>(*p.executor, graph_options(p.workload.schedule()));
   try {
     p.submit();
@@ -202,6 +204,7 @@ void Program::execute() {
     throw;
   }
   p.graph->seal();
+  p.stats.submit_ms = ms_since(enumerated);
   p.running = true;
   ++p.stats.executions;
   p.stats.tasks = p.list.tasks;
@@ -255,8 +258,10 @@ nlohmann::json Program::trace() const {
 }
 
 std::string ProgramStats::to_string() const {
-  std::string out = fmt::format("target {}: {} tasks, {} kernels ({} compiled in {:.1f} ms), execute {:.3f} ms", target,
-                                tasks, kernels, kernels_compiled, compile_ms, execute_ms);
+  std::string out = fmt::format(
+      "target {}: {} tasks, {} kernels ({} compiled in {:.1f} ms), execute {:.3f} ms (host: enumerate {:.3f} ms, "
+      "submit {:.3f} ms)",
+      target, tasks, kernels, kernels_compiled, compile_ms, execute_ms, enumerate_ms, submit_ms);
   out += fmt::format(", {} edges, {} steals, {:.2f} MB at {:.2f} GB/s", edges, steals, static_cast<double>(bytes) / 1e6,
                      gb_per_s());
   if (launches > 0) {
@@ -276,6 +281,8 @@ nlohmann::json ProgramStats::to_json() const {
           {"kernels_compiled", kernels_compiled},
           {"compile_ms", compile_ms},
           {"execute_ms", execute_ms},
+          {"enumerate_ms", enumerate_ms},
+          {"submit_ms", submit_ms},
           {"tasks_per_worker", tasks_per_worker},
           {"tasks_per_stream", tasks_per_stream},
           {"steals", steals},

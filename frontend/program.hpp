@@ -38,6 +38,11 @@ struct ProgramStats {
   std::int64_t kernels_compiled = 0;  // compilations (all made by compile())
   double compile_ms = 0.0;
   double execute_ms = 0.0;  // last execute() to the end of its synchronize()
+  // The host's part of the last execute(): enumerating its tasks (index expressions,
+  // argument slots, dependencies: the compiled task list) and handing them over (the CPU:
+  // task graph submission; CUDA: launch planning, the argument upload and the launches).
+  double enumerate_ms = 0.0;
+  double submit_ms = 0.0;
   std::vector<std::int64_t> tasks_per_worker;
   std::vector<std::int64_t> tasks_per_stream;  // empty without streams(n)
   std::int64_t steals = 0;

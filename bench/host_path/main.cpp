@@ -5,8 +5,9 @@
 // empty kernels of the same parameters, so execute() + synchronize() is all host: reading
 // the descriptor table, evaluating the index expressions into argument slots, dependency
 // inference, the task graph and the workers' scheduling. Per configuration (the seed's 16
-// requests; the same lengths x 8 requests) it reports the median over --repeats steps after
-// warm-up, per task, its ratio to the 100 us that issue #18 sets for the seed on 2 workers,
+// requests, contiguous and paged; the same lengths x 8 requests) it reports the median over
+// --repeats steps after warm-up, with its host parts (enumerate: the compiled task list;
+// submit: the task graph), per task, its ratio to the 100 us that issue #18 sets for the seed on 2 workers,
 // and the floor measured in the same run: the same number of kernel calls made directly on
 // one thread (what any runtime must at least spend on calling the kernels).
 #include <fmt/format.h>
@@ -37,11 +38,12 @@ double us_since(Clock::time_point start) {
 
 // The tier family's and the merge's parameters (kernels.hpp); the body only zeroes the
 // outputs (an output must be written).
-tl::Family empty_tiers(std::int64_t d) {
-  return tl::family("empty_tier", {0, 1, 2, 3}, [d](tl::Builder& k, std::int64_t) {
+tl::Family empty_tiers(std::int64_t d, KvLayout layout) {
+  return tl::family("empty_tier", {0, 1, 2, 3}, [d, layout](tl::Builder& k, std::int64_t) {
     k.in(tl::tile(1, d, tl::f16), "q");
     k.in(tl::global(tl::f16, {tl::dyn, d}), "k");
     k.in(tl::global(tl::f16, {tl::dyn, d}), "v");
+    if (layout == KvLayout::paged) k.in(tl::global(tl::i32, {tl::dyn, 1}), "pages");
     k.scalar(tl::i32, "kv_len");
     tl::store(k.out(tl::tile(1, d, tl::f32), "o"), tl::zeros(1, d, tl::f32));
     tl::store(k.out(tl::tile(1, 1, tl::f32), "lse"), tl::zeros(1, 1, tl::f32));
@@ -85,49 +87,63 @@ int main(int argc, char** argv) {
 
   std::vector<std::int64_t> x8;
   for (int i = 0; i < 8; ++i) x8.insert(x8.end(), seed_seq_lens.begin(), seed_seq_lens.end());
-  const std::vector<std::pair<std::string, std::vector<std::int64_t>>> configurations = {
-      {"seed (16 requests)", seed_seq_lens}, {"seed lengths x 8 requests", x8}};
+  struct Configuration {
+    std::string name;
+    std::vector<std::int64_t> lengths;
+    KvLayout layout;
+  };
+  const std::vector<Configuration> configurations = {{"seed (16 requests)", seed_seq_lens, KvLayout::contiguous},
+                                                     {"seed, paged (page 16)", seed_seq_lens, KvLayout::paged},
+                                                     {"seed lengths x 8 requests", x8, KvLayout::contiguous}};
 
   nlohmann::json out;
   out["benchmark"] = "host_path";
   out["limit_us"] = limit_us;
   fmt::print("bench_host_path: CPU target (one worker per hardware thread), empty kernels, median of {} steps\n\n",
              repeats);
-  fmt::print("  {:<28}{:>8}{:>8}{:>12}{:>12}{:>10}{:>12}{:>10}\n", "configuration", "tasks", "edges", "step us",
-             "ns/task", "/ 100 us", "floor us", "/ floor");
-  for (const auto& [name, lengths] : configurations) {
+  fmt::print("  {:<28}{:>8}{:>8}{:>12}{:>12}{:>12}{:>12}{:>10}{:>12}{:>10}\n", "configuration", "tasks", "edges",
+             "step us", "enumerate", "submit", "ns/task", "/ 100 us", "floor us", "/ floor");
+  for (const auto& [name, lengths, layout] : configurations) {
     DecodeShape shape;
     shape.seq_lens = lengths;
     PlannerOptions planner_options;
     planner_options.max_work_units = 100000;
+    if (layout == KvLayout::paged) planner_options.granularity = 16;
     const Plan plan = AttentionPlanner(planner_options).plan(shape.seq_lens, shape.heads);
     RunOptions options;
-    options.tiers = empty_tiers(shape.head_dim);
+    options.layout = layout;
+    options.tiers = empty_tiers(shape.head_dim, layout);
     options.merge = empty_merge(shape.head_dim);
     // Zero-filled inputs: empty kernels read nothing.
     DecodeAttention attention(shape, plan, DecodeInputs{}, options);
     for (int i = 0; i < 5; ++i) attention.run();  // warm-up: workers started, capacities grown
-    std::vector<double> step_us;
+    std::vector<double> step_us, enumerate_us, submit_us;
     for (int i = 0; i < repeats; ++i) {
       const auto start = Clock::now();
       attention.run();
       step_us.push_back(us_since(start));
+      enumerate_us.push_back(attention.stats().enumerate_ms * 1e3);
+      submit_us.push_back(attention.stats().submit_ms * 1e3);
     }
     const pto::ProgramStats& stats = attention.stats();
+    const tl::KernelInstance floor_kernel = empty_tiers(shape.head_dim, KvLayout::contiguous).tier(0);
     const pto::bench::Summary step_summary = pto::bench::summarize(step_us);
     const double step = step_summary.median;
     std::vector<double> floor_runs;
-    for (int i = 0; i < 5; ++i) floor_runs.push_back(direct_calls_us(options.tiers->tier(0), stats.tasks));
+    for (int i = 0; i < 5; ++i) floor_runs.push_back(direct_calls_us(floor_kernel, stats.tasks));
     const double floor = pto::bench::median(floor_runs);
     const double per_task_ns = step * 1e3 / static_cast<double>(stats.tasks);
-    fmt::print("  {:<28}{:>8}{:>8}{:>12.1f}{:>12.1f}{:>10.2f}{:>12.1f}{:>10.1f}\n", name, stats.tasks, stats.edges,
-               step, per_task_ns, step / limit_us, floor, floor > 0 ? step / floor : 0.0);
+    const double enumerate = pto::bench::median(enumerate_us), submit = pto::bench::median(submit_us);
+    fmt::print("  {:<28}{:>8}{:>8}{:>12.1f}{:>12.1f}{:>12.1f}{:>12.1f}{:>10.2f}{:>12.1f}{:>10.1f}\n", name, stats.tasks,
+               stats.edges, step, enumerate, submit, per_task_ns, step / limit_us, floor, floor > 0 ? step / floor : 0.0);
     out["configurations"].push_back({{"name", name},
                                      {"tasks", stats.tasks},
                                      {"edges", stats.edges},
                                      {"step_us", step},
                                      {"step_us_min", step_summary.min},
                                      {"step_us_max", step_summary.max},
+                                     {"enumerate_us", enumerate},
+                                     {"submit_us", submit},
                                      {"ns_per_task", per_task_ns},
                                      {"ratio_to_limit", step / limit_us},
                                      {"floor_us", floor},

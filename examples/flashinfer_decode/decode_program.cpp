@@ -38,6 +38,7 @@ DecodeAttention::DecodeAttention(const DecodeShape& shape, const Plan& plan, con
   const bool paged = options.layout == KvLayout::paged;
   const std::int64_t page_size = options.page_size;
 
+  inputs.check(shape);
   tables_ = std::make_unique<Tables>();
   tables_->descriptors = plan.descriptors;
   tables_->merges = merges_of(plan);

@@ -111,8 +111,22 @@ DecodeInputs random_inputs(const DecodeShape& shape, std::uint64_t seed) {
   return in;
 }
 
+void DecodeInputs::check(const DecodeShape& shape) const {
+  const std::int64_t row = shape.heads * shape.head_dim;  // validate() bounds the products
+  const auto check_one = [](const char* name, std::size_t have, std::int64_t want) {
+    if (have != 0 && have != static_cast<std::size_t>(want)) {
+      throw Error(fmt::format("decode inputs: {} holds {} values; the shape needs {} (or none, for zeros)", name, have,
+                              want));
+    }
+  };
+  check_one("q", q.size(), shape.batch() * row);
+  check_one("k", k.size(), shape.total_tokens() * row);
+  check_one("v", v.size(), shape.total_tokens() * row);
+}
+
 PagedKv make_paged(const DecodeShape& shape, const DecodeInputs& inputs, std::int64_t page_size, std::uint64_t seed) {
   if (page_size < 1) throw Error(fmt::format("--page-size is {}; give at least 1", page_size));
+  inputs.check(shape);
   PagedKv paged;
   paged.page_size = page_size;
   paged.page_offsets.assign(shape.seq_lens.size() + 1, 0);
@@ -135,8 +149,9 @@ PagedKv make_paged(const DecodeShape& shape, const DecodeInputs& inputs, std::in
       const std::int64_t page = paged.block_table[static_cast<std::size_t>(paged.page_offsets[ur] + t / page_size)];
       const auto to = static_cast<std::ptrdiff_t>((page * page_size + t % page_size) * row);
       const auto from = static_cast<std::ptrdiff_t>((offsets[ur] + t) * row);
-      std::copy_n(inputs.k.begin() + from, row, paged.k_pool.begin() + to);
-      std::copy_n(inputs.v.begin() + from, row, paged.v_pool.begin() + to);
+      // An empty input stands for zeros: its pool stays zero-filled.
+      if (!inputs.k.empty()) std::copy_n(inputs.k.begin() + from, row, paged.k_pool.begin() + to);
+      if (!inputs.v.empty()) std::copy_n(inputs.v.begin() + from, row, paged.v_pool.begin() + to);
     }
   });
   return paged;

@@ -36,6 +36,9 @@ struct DecodeShape {
 
 struct DecodeInputs {
   std::vector<f16_t> q, k, v;
+  // Throws naming the vector whose size is neither the shape's (q: batch x heads x head_dim;
+  // k, v: total tokens x heads x head_dim) nor 0 (an empty vector stands for zeros).
+  void check(const DecodeShape& shape) const;
 };
 
 // Uniform random values (q in [-2, 2], k and v in [-1, 1]), reproducible from `seed`

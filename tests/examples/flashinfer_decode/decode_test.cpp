@@ -3,6 +3,7 @@
 // failing when the output is wrong.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -71,4 +72,23 @@ TEST_CASE("flashinfer decode: a problem the descriptors cannot address is reject
   CHECK_THROWS_WITH_AS((DecodeShape{{8}, 2, 12}.validate()), doctest::Contains("--head-dim is 12"), pto::Error);
   CHECK_THROWS_WITH_AS((DecodeShape{{1 << 30, 1 << 30}, 2, 16}.validate()),
                        doctest::Contains("exceed the 32-bit offsets"), pto::Error);
+}
+
+TEST_CASE("flashinfer decode: inputs of the wrong size are an error naming them; empty inputs stand for zeros") {
+  const DecodeShape shape{{40, 9}, 2, 16};
+  DecodeInputs inputs = random_inputs(shape, 1);
+  inputs.k.pop_back();
+  const Plan plan = AttentionPlanner().plan(shape.seq_lens, shape.heads);
+  CHECK_THROWS_WITH_AS(DecodeAttention(shape, plan, inputs, {}),
+                       doctest::Contains("k holds 1567 values; the shape needs 1568"), pto::Error);
+  CHECK_THROWS_WITH_AS(make_paged(shape, inputs, 16, 1), doctest::Contains("k holds 1567 values"), pto::Error);
+  inputs.k.clear();
+  const PagedKv paged = make_paged(shape, inputs, 16, 1);  // k zero-filled, v copied
+  CHECK(std::all_of(paged.k_pool.begin(), paged.k_pool.end(), [](f16_t x) { return static_cast<float>(x) == 0.0f; }));
+  DecodeAttention zeros(shape, plan, DecodeInputs{}, {.layout = KvLayout::paged, .page_size = 16});
+  zeros.run();
+  // Zero scores: every lse is log(kv_len), every output 0.
+  const std::vector<float> lse = zeros.lse();
+  CHECK(lse[0] == doctest::Approx(std::log(40.0)));
+  CHECK(lse[2] == doctest::Approx(std::log(9.0)));
 }
