@@ -79,11 +79,11 @@ struct CompiledTasks::State {
   std::vector<char> tracked;
   std::vector<SiteRecipe> sites;
   std::vector<CompiledStatement> statements;
-  std::size_t max_registers = 1;
+  std::vector<const ExprBlock*> blocks;  // every statement's and call site's, for prepare()
 
   // One execution's state, reused.
   std::vector<TableSnapshot> tables;
-  std::vector<std::int64_t> sizes, vars, registers;
+  std::vector<std::int64_t> sizes, vars;
   std::unique_ptr<bool[]> size_bound;
   DependencyTracker tracker;  // tracked tensors not in cells
   CellTracker cells_tracker;
@@ -178,7 +178,6 @@ struct CompiledTasks::State {
       }
       recipe.tensors.push_back(recipe.args.back().tensor);
     }
-    max_registers = std::max(max_registers, recipe.block.size());
     sites.push_back(std::move(recipe));
     return static_cast<int>(sites.size() - 1);
   }
@@ -199,7 +198,6 @@ struct CompiledTasks::State {
           c.second = c.block.add(s.axis.end, leaves);
           break;
       }
-      max_registers = std::max(max_registers, c.block.size());
       c.body = compile(s.body);
       c.otherwise = compile(s.otherwise);
       out.push_back(std::move(c));
@@ -287,12 +285,9 @@ struct CompiledTasks::State {
 
   bool run_one(const CompiledStatement& s) {
     if (s.kind == Statement::Kind::call) return call(sites[static_cast<std::size_t>(s.site)]);
-    if (!s.block.run(inputs, registers.data())) return false;
-    if (s.kind == Statement::Kind::when) {
-      return registers[static_cast<std::size_t>(s.first)] != 0 ? run(s.body) : run(s.otherwise);
-    }
-    const std::int64_t begin = registers[static_cast<std::size_t>(s.first)];
-    const std::int64_t end = registers[static_cast<std::size_t>(s.second)];
+    if (!s.block.run(inputs)) return false;
+    if (s.kind == Statement::Kind::when) return s.block[s.first] != 0 ? run(s.body) : run(s.otherwise);
+    const std::int64_t begin = s.block[s.first], end = s.block[s.second];
     if (begin > end) return false;
     auto& var = vars[static_cast<std::size_t>(s.slot)];
     if (s.kind != Statement::Kind::for_each) {
@@ -334,8 +329,7 @@ struct CompiledTasks::State {
     after.assign(1, id);
   }
 
-  bool resolve_view(const ArgRecipe& arg, ArgSlot& slot, std::int64_t& bytes) {
-    const std::int64_t* r = registers.data();
+  bool resolve_view(const ArgRecipe& arg, const ExprBlock& r, ArgSlot& slot, std::int64_t& bytes) {
     for (const ArgRecipe::Bound& check : arg.bounds) {
       if (!View::in_bounds(r[check.value], r[check.count], r[check.extent])) return false;
     }
@@ -378,7 +372,7 @@ struct CompiledTasks::State {
     return true;
   }
 
-  static bool resolve_scalar(const ArgRecipe& arg, const std::int64_t* r, ArgSlot& slot) {
+  static bool resolve_scalar(const ArgRecipe& arg, const ExprBlock& r, ArgSlot& slot) {
     if (arg.kind == ArgRecipe::Kind::number) {
       slot.number = arg.number;
       return true;
@@ -398,10 +392,10 @@ struct CompiledTasks::State {
   }
 
   bool call(const SiteRecipe& site) {
-    if (!site.block.run(inputs, registers.data())) return false;
+    if (!site.block.run(inputs)) return false;
     std::size_t tier = 0;
     if (site.tier >= 0) {
-      const std::int64_t value = registers[static_cast<std::size_t>(site.tier)];
+      const std::int64_t value = site.block[site.tier];
       if (value < 0 || value >= static_cast<std::int64_t>(site.kernels.size())) return false;
       tier = static_cast<std::size_t>(value);
     }
@@ -420,10 +414,10 @@ struct CompiledTasks::State {
       const ArgRecipe& arg = site.args[i];
       if (arg.fails) return false;
       if (arg.kind == ArgRecipe::Kind::view) {
-        if (!resolve_view(arg, slots[i], node.bytes)) return false;
+        if (!resolve_view(arg, site.block, slots[i], node.bytes)) return false;
         out.used[static_cast<std::size_t>(arg.tensor)] = 1;
         if (arg.writes) out.written[static_cast<std::size_t>(arg.tensor)] = 1;
-      } else if (!resolve_scalar(arg, registers.data(), slots[i])) {
+      } else if (!resolve_scalar(arg, site.block, slots[i])) {
         return false;
       }
     }
@@ -465,7 +459,15 @@ CompiledTasks::CompiledTasks(const Workload& workload) : state_(std::make_unique
   s.statements = s.compile(workload.statements());
   s.decide_tracking();
   s.vars.assign(static_cast<std::size_t>(workload.index_slots()), 0);
-  s.registers.assign(s.max_registers, 0);
+  const auto collect = [&](const std::vector<CompiledStatement>& list, auto& self) -> void {
+    for (const CompiledStatement& statement : list) {
+      s.blocks.push_back(&statement.block);
+      self(statement.body, self);
+      self(statement.otherwise, self);
+    }
+  };
+  collect(s.statements, collect);
+  for (const SiteRecipe& site : s.sites) s.blocks.push_back(&site.block);
   s.tables.resize(s.leaves.tables().size());
   s.sizes.assign(s.leaves.sizes().size(), 0);
   s.size_bound = std::make_unique<bool[]>(std::max<std::size_t>(s.sizes.size(), 1));
@@ -511,6 +513,7 @@ bool CompiledTasks::enumerate(const SizeBindings& sizes, TaskList& list) {
   }
   std::fill(s.vars.begin(), s.vars.end(), 0);  // as the reference: an index not yet set is 0
   s.inputs = {s.vars.data(), s.sizes.data(), s.size_bound.get(), s.tables.data()};
+  for (const ExprBlock* block : s.blocks) block->prepare(s.inputs);
   s.tracker = DependencyTracker();
   s.cells_tracker.reset();
   std::fill(s.seen.begin(), s.seen.end(), -1);

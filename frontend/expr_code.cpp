@@ -21,17 +21,28 @@ int ExprLeaves::size(const std::string& name) {
   return static_cast<int>(sizes_.size() - 1);
 }
 
-int ExprBlock::emit(const Instruction& instruction) {
+int ExprBlock::emit(const Instruction& instruction, bool varies) {
   const auto key = std::make_tuple(static_cast<int>(instruction.op), static_cast<int>(instruction.kind),
                                    instruction.binary, instruction.a, instruction.b, instruction.immediate);
   const auto [found, inserted] = numbered_.try_emplace(key, static_cast<int>(code_.size()));
-  if (inserted) code_.push_back(instruction);
+  if (inserted) {
+    code_.push_back(instruction);
+    varies_.push_back(varies ? 1 : 0);
+    (varies ? varying_ : invariant_).push_back(found->second);
+    registers_.push_back(0);
+  }
   return found->second;
 }
 
 int ExprBlock::add(const Expr& expr, ExprLeaves& leaves) {
   const ExprNode& n = expr.node();
   Instruction instruction;
+  bool varies = false;
+  const auto operand = [&](const Expr& e) {
+    const int reg = add(e, leaves);
+    varies = varies || varies_[static_cast<std::size_t>(reg)] != 0;
+    return reg;
+  };
   switch (n.kind) {
     case ExprNode::Kind::constant:
       instruction.op = Op::constant;
@@ -40,6 +51,7 @@ int ExprBlock::add(const Expr& expr, ExprLeaves& leaves) {
     case ExprNode::Kind::var:
       instruction.op = Op::var;
       instruction.a = n.slot;
+      varies = true;
       break;
     case ExprNode::Kind::size:
       instruction.op = Op::size;
@@ -53,49 +65,63 @@ int ExprBlock::add(const Expr& expr, ExprLeaves& leaves) {
       instruction.op = Op::field;
       instruction.kind = n.int_kind;
       instruction.a = leaves.table(n.table.get());
-      instruction.b = add(n.operands[0], leaves);
+      instruction.b = operand(n.operands[0]);
       instruction.immediate = static_cast<std::int64_t>(n.offset);
       break;
     case ExprNode::Kind::logical_not:
       instruction.op = Op::logical_not;
-      instruction.a = add(n.operands[0], leaves);
+      instruction.a = operand(n.operands[0]);
       break;
     case ExprNode::Kind::binary:
       instruction.op = Op::binary;
       instruction.binary = n.slot;
-      instruction.a = add(n.operands[0], leaves);
-      instruction.b = add(n.operands[1], leaves);
+      instruction.a = operand(n.operands[0]);
+      instruction.b = operand(n.operands[1]);
       break;
   }
-  return emit(instruction);
+  return emit(instruction, varies);
 }
 
-bool ExprBlock::run(const CodeInputs& in, std::int64_t* registers) const {
-  const std::size_t count = code_.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    const Instruction& c = code_[i];
-    switch (c.op) {
-      case Op::constant: registers[i] = c.immediate; break;
-      case Op::var: registers[i] = in.vars[c.a]; break;
-      case Op::size:
-        if (!in.bound[c.a]) return false;
-        registers[i] = in.sizes[c.a];
-        break;
-      case Op::table_rows: registers[i] = in.tables[c.a].rows; break;
-      case Op::field: {
-        const TableSnapshot& table = in.tables[c.a];
-        const std::int64_t row = registers[c.b];
-        if (row < 0 || row >= table.rows) return false;
-        registers[i] = read_int(
-            table.data + static_cast<std::size_t>(row) * table.row_bytes + static_cast<std::size_t>(c.immediate),
-            c.kind);
-        break;
-      }
-      case Op::logical_not: registers[i] = registers[c.a] == 0 ? 1 : 0; break;
-      case Op::binary:
-        if (!apply_expr_op(c.binary, registers[c.a], registers[c.b], registers[i])) return false;
-        break;
+bool ExprBlock::execute(const Instruction& c, const CodeInputs& in, std::int64_t& out) const {
+  const std::int64_t* r = registers_.data();
+  switch (c.op) {
+    case Op::constant: out = c.immediate; return true;
+    case Op::var: out = in.vars[c.a]; return true;
+    case Op::size:
+      if (!in.bound[c.a]) return false;
+      out = in.sizes[c.a];
+      return true;
+    case Op::table_rows: out = in.tables[c.a].rows; return true;
+    case Op::field: {
+      const TableSnapshot& table = in.tables[c.a];
+      const std::int64_t row = r[c.b];
+      if (row < 0 || row >= table.rows) return false;
+      out = read_int(
+          table.data + static_cast<std::size_t>(row) * table.row_bytes + static_cast<std::size_t>(c.immediate), c.kind);
+      return true;
     }
+    case Op::logical_not: out = r[c.a] == 0 ? 1 : 0; return true;
+    case Op::binary: return apply_expr_op(c.binary, r[c.a], r[c.b], out);
+  }
+  return false;
+}
+
+void ExprBlock::prepare(const CodeInputs& in) const {
+  prepared_ = true;
+  for (const int i : invariant_) {
+    const auto at = static_cast<std::size_t>(i);
+    if (!execute(code_[at], in, registers_[at])) {
+      prepared_ = false;  // reported by run(), if the block is reached at all
+      return;
+    }
+  }
+}
+
+bool ExprBlock::run(const CodeInputs& in) const {
+  if (!prepared_) return false;
+  for (const int i : varying_) {
+    const auto at = static_cast<std::size_t>(i);
+    if (!execute(code_[at], in, registers_[at])) return false;
   }
   return true;
 }

@@ -56,8 +56,14 @@ class ExprBlock {
   // Adds `expr` and its subexpressions not in the block yet; returns its register.
   int add(const Expr& expr, ExprLeaves& leaves);
 
-  // Runs every instruction into `registers` (at least size() of them); false when one failed.
-  bool run(const CodeInputs& in, std::int64_t* registers) const;
+  // Once per execution: evaluates what no loop index reaches (constants, sizes, table row
+  // counts, fields at fixed rows, and what is computed from them only).
+  // (The registers are the block's scratch: a block runs for one enumeration at a time.)
+  void prepare(const CodeInputs& in) const;
+  // Per statement instance: evaluates the rest; false when an instruction failed (here or
+  // in prepare()).
+  bool run(const CodeInputs& in) const;
+  std::int64_t operator[](int reg) const noexcept { return registers_[static_cast<std::size_t>(reg)]; }
 
   std::size_t size() const noexcept { return code_.size(); }
 
@@ -70,9 +76,14 @@ class ExprBlock {
     int a = 0, b = 0;             // var slot / size / table index; operand registers
     std::int64_t immediate = 0;   // constant; field byte offset
   };
-  int emit(const Instruction& instruction);
+  int emit(const Instruction& instruction, bool varies);
+  bool execute(const Instruction& c, const CodeInputs& in, std::int64_t& out) const;
 
   std::vector<Instruction> code_;
+  std::vector<char> varies_;              // per instruction: a loop index reaches it
+  std::vector<int> invariant_, varying_;  // instruction indices, in order
+  mutable std::vector<std::int64_t> registers_;
+  mutable bool prepared_ = true;  // whether prepare() succeeded
   // Value numbering while the block is built: one register per distinct instruction.
   std::map<std::tuple<int, int, int, int, int, std::int64_t>, int> numbered_;
 };

@@ -48,7 +48,8 @@ struct Program::Impl {
   std::optional<CompiledTasks> compiled;  // host targets
   TaskList list;                          // the execution in flight (tasks read their slots here)
   // Declared after the executor, the runners and the list, so destroyed first: its
-  // destructor waits for the tasks that use them.
+  // destructor waits for the tasks that use them. One graph for every execution, reset
+  // between them (TaskGraph::reset keeps its memory).
   std::unique_ptr<TaskGraph> graph;
   bool running = false;  // between execute() and synchronize()
   Clock::time_point started;
@@ -152,6 +153,7 @@ Program::Program(const Workload& workload, Target target) : impl_(std::make_uniq
   p.compile_kernels();
   p.stats.compile_ms = ms_since(start);
   p.executor = std::make_unique<sched::Executor>(executor_options);
+  p.graph = std::make_unique<TaskGraph>(*p.executor, graph_options(schedule));
 }
 
 // The task graph's destructor seals it and waits for its tasks (errors are dropped).
@@ -194,13 +196,16 @@ void Program::execute() {
   if (!p.compiled->enumerate(p.sizes, p.list)) throw_enumeration_error(p.workload, p.sizes);
   const auto enumerated = Clock::now();
   p.stats.enumerate_ms = std::chrono::duration<double, std::milli>(enumerated - p.started).count();
-  p.graph = std::make_unique<TaskGraph>(*p.executor, graph_options(p.workload.schedule()));
+  p.graph->reset();  // the last execution's graph, emptied (its memory kept)
   try {
     p.submit();
   } catch (...) {
-    // Tasks already added run to completion (the graph's destructor waits for them); the
-    // submission error (a full window in abort mode) is the one reported.
-    p.graph.reset();
+    // Tasks already added run to completion; the submission error (a full window in abort
+    // mode) is the one reported.
+    try {
+      p.graph->wait();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the submission error wins
+    }
     throw;
   }
   p.graph->seal();
@@ -240,7 +245,6 @@ void Program::synchronize() {
   p.stats.edges = graph_stats.explicit_edges + graph_stats.inferred_edges;
   p.stats.steals = p.executor->stats().steals() - p.steals_before;
   if (p.workload.schedule().trace.enabled) last_trace_ = p.graph->trace();
-  p.graph.reset();
   if (error) std::rethrow_exception(error);
 }
 

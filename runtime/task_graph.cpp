@@ -147,7 +147,7 @@ TaskId TaskGraph::add(std::function<void()> work, const TaskOptions& options) {
   const std::int64_t bytes = footprint(options);
   admit(bytes, options.name);
 
-  if ((id & (chunk_size - 1)) == 0)
+  if (static_cast<std::size_t>(id >> chunk_bits) == chunks_.size())  // chunks stay across reset()
     chunks_.push_back(std::make_unique<sched::Task[]>(static_cast<std::size_t>(chunk_size)));
   sched::Task& task = task_at(id);
   task.runner = this;
@@ -233,6 +233,42 @@ void TaskGraph::wait() {
     std::lock_guard<std::mutex> guard(error_mutex_);
     std::rethrow_exception(first_error_);
   }
+}
+
+void TaskGraph::reset() {
+  if (!waited_ && submitted_ > 0) throw Error("task graph: reset() before wait(); wait for its tasks first");
+  // Every task finished and every worker published its completions (wait() saw them all),
+  // so no worker touches this graph until new tasks are added.
+  for (TaskId id = 0; id < submitted_; ++id) {
+    sched::Task& task = task_at(id);
+    task.pending.store(1, std::memory_order_relaxed);
+    task.finished = false;
+    task.successors.clear();
+    task.work = nullptr;  // releases what the work captured
+    task.target_worker = -1;
+    task.ready_order = 0;
+  }
+  submitted_ = submitted_bytes_ = known_completed_ = known_completed_bytes_ = 0;
+  tracker_ = DependencyTracker();
+  std::fill(lane_last_.begin(), lane_last_.end(), nullptr);
+  held_.clear();
+  batch_.clear();
+  started_ = false;
+  sealed_.store(false, std::memory_order_relaxed);
+  waited_ = false;
+  for (int w = 0; w < executor_.workers(); ++w) {
+    WorkerCounters& counters = counters_[static_cast<std::size_t>(w)];
+    counters.completed.store(0, std::memory_order_relaxed);
+    counters.completed_bytes.store(0, std::memory_order_relaxed);
+    counters.local_completed = counters.local_bytes = counters.unpublished = 0;
+  }
+  failed_.store(false, std::memory_order_relaxed);
+  first_error_ = nullptr;
+  skipped_.store(0, std::memory_order_relaxed);
+  for (auto& events : trace_) events.clear();
+  trace_origin_ns_ = now_ns();
+  stats_ = GraphStats{};
+  stats_.tasks_per_stream.assign(static_cast<std::size_t>(options_.streams), 0);
 }
 
 bool TaskGraph::run_task(sched::Task& task, int worker) {

@@ -19,7 +19,7 @@
 // then skipped (they complete without running, so successors and wait() are released),
 // and wait() rethrows it. The executor stays usable for other graphs.
 //
-// Thread safety: add/seal/wait may be called from any one thread at a time (the
+// Thread safety: add/seal/wait/reset may be called from any one thread at a time (the
 // orchestrator); tasks run on the executor's workers.
 #pragma once
 
@@ -79,6 +79,10 @@ class TaskGraph final : public sched::TaskRunner {
   void seal();
   // seal(), then waits for every task; rethrows the first exception a task threw.
   void wait();
+  // Empties a graph after wait() for another run with the same options, keeping its memory
+  // (task storage, successor lists, names): re-executing a Program costs no allocation per
+  // task. An error before wait() (tasks may still run).
+  void reset();
 
   std::int64_t size() const noexcept { return submitted_; }
   GraphStats stats() const;

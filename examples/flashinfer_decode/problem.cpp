@@ -115,8 +115,8 @@ void DecodeInputs::check(const DecodeShape& shape) const {
   const std::int64_t row = shape.heads * shape.head_dim;  // validate() bounds the products
   const auto check_one = [](const char* name, std::size_t have, std::int64_t want) {
     if (have != 0 && have != static_cast<std::size_t>(want)) {
-      throw Error(fmt::format("decode inputs: {} holds {} values; the shape needs {} (or none, for zeros)", name, have,
-                              want));
+      throw Error(
+          fmt::format("decode inputs: {} holds {} values; the shape needs {} (or none, for zeros)", name, have, want));
     }
   };
   check_one("q", q.size(), shape.batch() * row);

@@ -417,3 +417,44 @@ TEST_CASE("policy errors name the option and the fix") {
   CHECK_THROWS_WITH_AS(bytes.add([] {}, {.name = "huge", .reads = {{big.data(), 100}}}),
                        doctest::Contains("declares 100 bytes, more than the window's limit of 10"), pto::Error);
 }
+
+TEST_CASE("reset() empties a waited graph for another run: order, errors and stats start over") {
+  Executor executor(ExecutorOptions{.workers = 2});
+  TaskGraph graph(executor, GraphOptions{.streams = 2});
+  CHECK_THROWS_WITH_AS(
+      [&] {
+        graph.add([] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); });
+        graph.reset();
+      }(),
+      doctest::Contains("reset() before wait()"), Error);
+  graph.wait();
+  for (int run = 0; run < 50; ++run) {
+    CAPTURE(run);
+    graph.reset();
+    // A chain through one value: each task must see its predecessor's write.
+    std::vector<int> seen;
+    const int length = 3 + run % 7;
+    TaskId last = -1;
+    for (int i = 0; i < length; ++i) {
+      TaskOptions options;
+      if (last >= 0) options.after = {last};
+      options.stream = i % 2;
+      last = graph.add([&seen, i] { seen.push_back(i); }, options);
+    }
+    if (run % 5 == 4) graph.add([] { throw Error("task failed"); });
+    if (run % 5 == 4) {
+      CHECK_THROWS_WITH_AS(graph.wait(), "task failed", Error);
+    } else {
+      graph.wait();
+    }
+    std::vector<int> want(static_cast<std::size_t>(length));
+    for (int i = 0; i < length; ++i) want[static_cast<std::size_t>(i)] = i;
+    if (run % 5 != 4) CHECK(seen == want);
+    const GraphStats stats = graph.stats();
+    CHECK(stats.tasks == length + (run % 5 == 4 ? 1 : 0));
+    CHECK(stats.explicit_edges == length - 1);
+    std::int64_t executed = 0;
+    for (const std::int64_t n : stats.tasks_per_worker) executed += n;
+    CHECK(executed == stats.tasks);
+  }
+}
