@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -98,7 +99,13 @@ struct CudaTarget::State {
   std::optional<cuda::DeviceBuffer> argument_buffer, control_buffer;  // argument_buffer: slots, then kernel_of
   std::optional<cuda::PinnedBuffer> staging;                          // argument_buffer's host side
   std::size_t kernel_of_base = 0;                                     // bytes into argument_buffer
-  std::vector<std::optional<cuda::DeviceBuffer>> scratch;             // per stream
+  std::size_t argument_bytes = 0;                                     // this execution's
+  std::optional<cuda::PinnedBuffer> fault_staging;                    // the fault records, read back
+  std::optional<cuda::Event> fork;                                    // the other streams start after the argument copy
+  // Graphs::on(): the captured execution and the shape it was captured with.
+  std::optional<cuda::Graph> graph;
+  std::vector<std::int64_t> graph_key;
+  std::vector<std::optional<cuda::DeviceBuffer>> scratch;  // per stream
 
   // The execution in flight.
   TaskList list;
@@ -285,10 +292,10 @@ struct CudaTarget::State {
 
   // ---- launching --------------------------------------------------------------------------
 
-  // Every launch's task arguments in one copy from page-locked memory: the units' ArgSlots
-  // (padded to the persistent kernel's stride), then the persistent units' kernel indices.
-  void upload_arguments() {
-    const cuda::Stream& first = streams[0];
+  // Every launch's task arguments, staged for one copy from page-locked memory: the units'
+  // ArgSlots (padded to the persistent kernel's stride), then the persistent units' kernel
+  // indices. Device buffers grow here, before anything is queued (or captured).
+  void stage_arguments() {
     const std::size_t stride = persistent ? static_cast<std::size_t>(persistent->generated().slots_per_task) : 0;
     std::size_t slot_count = 0, kernel_count = 0;
     for (Unit& unit : units) {
@@ -321,10 +328,17 @@ struct CudaTarget::State {
         }
       }
     }
+    argument_bytes = bytes;
     grow<std::byte>(argument_buffer, device, bytes);
-    argument_buffer->upload(staging->data(), bytes, first);
     // Control block: one fault record per unit, then one claim counter per unit.
     grow<std::byte>(control_buffer, device, units.size() * (sizeof(KernelFault) + sizeof(int)));
+    const std::size_t fault_bytes = std::max<std::size_t>(units.size() * sizeof(KernelFault), 1);
+    if (!fault_staging || fault_staging->bytes() < fault_bytes) fault_staging.emplace(device, fault_bytes * 2);
+  }
+
+  // The argument copy and the control block's reset, queued (or captured) on `first`.
+  void enqueue_arguments(const cuda::Stream& first) {
+    argument_buffer->upload(staging->data(), argument_bytes, first);
     control_buffer->fill_zero(first);
   }
 
@@ -350,9 +364,13 @@ struct CudaTarget::State {
     }
   }
 
-  void launch_units() {
-    const std::vector<std::vector<int>> waits = unit_dependencies();
-    while (unit_done.size() < units.size()) unit_done.emplace_back(device);
+  // The arguments, then every launch: other streams fork from `first` and rejoin it at the
+  // end, so that all of it can be one graph captured on `first`.
+  void enqueue_launches(const std::vector<std::vector<int>>& waits) {
+    const cuda::Stream& first = streams[0];
+    enqueue_arguments(first);
+    fork->record(first);
+    for (std::size_t i = 1; i < streams.size(); ++i) streams[i].wait(*fork);
     for (std::size_t u = 0; u < units.size(); ++u) {
       const Unit& unit = units[u];
       const cuda::Stream& stream = streams[static_cast<std::size_t>(unit.stream)];
@@ -372,6 +390,34 @@ struct CudaTarget::State {
       }
       unit_done[u].record(stream);
     }
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      if (units[u].stream != 0) first.wait(unit_done[u]);
+    }
+  }
+
+  // What a captured graph depends on besides the argument bytes: if equal, the graph
+  // replays as it is.
+  std::vector<std::int64_t> graph_shape(const std::vector<std::vector<int>>& waits) const {
+    const auto address = [](const std::optional<cuda::DeviceBuffer>& buffer) {
+      return buffer ? static_cast<std::int64_t>(buffer->address()) : 0;
+    };
+    std::vector<std::int64_t> shape = {static_cast<std::int64_t>(units.size()),
+                                       address(argument_buffer),
+                                       static_cast<std::int64_t>(argument_bytes),
+                                       static_cast<std::int64_t>(kernel_of_base),
+                                       static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())),
+                                       address(control_buffer),
+                                       static_cast<std::int64_t>(control_buffer->bytes())};
+    for (const auto& buffer : scratch) shape.push_back(address(buffer));
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const Unit& unit = units[u];
+      shape.insert(shape.end(),
+                   {unit.stream, unit.kernel, static_cast<std::int64_t>(unit.tasks.size()),
+                    static_cast<std::int64_t>(unit.slot_offset), static_cast<std::int64_t>(unit.kernel_of_offset),
+                    tile_bytes_of(unit), static_cast<std::int64_t>(waits[u].size())});
+      shape.insert(shape.end(), waits[u].begin(), waits[u].end());
+    }
+    return shape;
   }
 
   // The tile space the unit's tasks need: the largest of their kernels'.
@@ -443,6 +489,7 @@ CudaTarget::CudaTarget(const Workload& workload, int device, ProgramStats& stats
   s.scratch.resize(s.streams.size());
   s.inputs_ready.emplace(s.device);
   s.all_done.emplace(s.device);
+  s.fork.emplace(s.device);
 }
 
 CudaTarget::~CudaTarget() {
@@ -476,11 +523,37 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
       mirror.buffer.upload(mirror.tensor.data(), bytes, first);
       stats.transfer_bytes += static_cast<std::int64_t>(bytes);
     }
-    s.upload_arguments();
+    s.stage_arguments();
     s.prepare_scratch();
-    s.inputs_ready->record(first);
-    for (std::size_t i = 1; i < s.streams.size(); ++i) s.streams[i].wait(*s.inputs_ready);
-    s.launch_units();
+    while (s.unit_done.size() < s.units.size()) s.unit_done.emplace_back(s.device);
+    const std::vector<std::vector<int>> waits = s.unit_dependencies();
+    if (!s.workload.schedule().graphs.enabled) {
+      s.inputs_ready->record(first);
+      s.enqueue_launches(waits);
+    } else {
+      // The same copies and launches as one CUDA graph: replayed as it is when the shape is
+      // the one captured (only argument bytes changed), else captured again and the
+      // executable graph updated in place (or instantiated, for a new topology).
+      std::vector<std::int64_t> shape = s.graph_shape(waits);
+      if (!s.graph || !s.graph->instantiated() || shape != s.graph_key) {
+        if (!s.graph) s.graph.emplace(s.device);
+        s.graph_key.clear();  // no graph matches until this capture has succeeded
+        s.graph->begin_capture(first);
+        try {
+          s.enqueue_launches(waits);
+        } catch (...) {
+          s.graph->abandon_capture(first);
+          throw;
+        }
+        const cuda::Graph::Captured captured = s.graph->end_capture(first);
+        ++(captured == cuda::Graph::Captured::updated ? stats.graph_updates : stats.graph_captures);
+        s.graph_key = std::move(shape);
+      } else {
+        ++stats.graph_replays;
+      }
+      s.inputs_ready->record(first);
+      s.graph->launch(first);
+    }
   } catch (...) {
     s.running = false;
     s.wait_quietly();
@@ -503,10 +576,7 @@ void CudaTarget::synchronize(ProgramStats& stats) {
   if (!s.running) return;
   s.running = false;
   const cuda::Stream& first = s.streams[0];
-  // The first stream waits for the others' last launches, then copies results back.
-  for (std::size_t u = 0; u < s.units.size(); ++u) {
-    if (s.units[u].stream != 0) first.wait(s.unit_done[u]);
-  }
+  // The other streams rejoined the first at the end of the launches: copy results back.
   s.all_done->record(first);
   for (auto& [address, mirror] : s.mirrors) {
     if (!mirror.written) continue;
@@ -514,9 +584,11 @@ void CudaTarget::synchronize(ProgramStats& stats) {
     mirror.buffer.download(mirror.tensor.data(), bytes, first);
     stats.transfer_bytes += static_cast<std::int64_t>(bytes);
   }
-  s.faults.assign(s.units.size(), KernelFault{});
-  s.control_buffer->download(s.faults.data(), s.faults.size() * sizeof(KernelFault), first);
+  const std::size_t fault_bytes = s.units.size() * sizeof(KernelFault);
+  s.control_buffer->download(s.fault_staging->data(), fault_bytes, first);
   first.synchronize();
+  s.faults.resize(s.units.size());
+  std::memcpy(s.faults.data(), s.fault_staging->data(), fault_bytes);
   stats.device_ms = s.all_done->elapsed_since(*s.inputs_ready);
   s.raise_first_fault();
 }

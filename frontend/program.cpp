@@ -146,6 +146,12 @@ Program::Program(const Workload& workload, Target target) : impl_(std::make_uniq
                     workload.name()));
 #endif
   }
+  if (schedule.graphs.enabled) {
+    throw Error(
+        fmt::format("workload '{}': Graphs::on() cannot be honoured by Target::{}(): CUDA graphs belong to "
+                    "the CUDA target; leave Graphs out for the host targets",
+                    workload.name(), name(target.kind)));
+  }
   const sched::ExecutorOptions executor_options{schedule.pools.threads, schedule.dispatch, schedule.ready};
   sched::validate(executor_options);
   sched::validate(graph_options(schedule));
@@ -272,6 +278,10 @@ std::string ProgramStats::to_string() const {
     out += fmt::format(", {} launches, device {:.3f} ms ({:.2f} GB/s), {:.2f} MB copied host<->device", launches,
                        device_ms, device_gb_per_s(), static_cast<double>(transfer_bytes) / 1e6);
   }
+  if (graph_captures + graph_updates + graph_replays > 0) {
+    out += fmt::format(", CUDA graphs: {} captured, {} updated, {} replayed", graph_captures, graph_updates,
+                       graph_replays);
+  }
   out += fmt::format(", tasks per worker [{}]", fmt::join(tasks_per_worker, ", "));
   if (!tasks_per_stream.empty()) out += fmt::format(", per stream [{}]", fmt::join(tasks_per_stream, ", "));
   return out;
@@ -296,7 +306,10 @@ nlohmann::json ProgramStats::to_json() const {
           {"launches", launches},
           {"device_ms", device_ms},
           {"device_gb_per_s", device_gb_per_s()},
-          {"transfer_bytes", transfer_bytes}};
+          {"transfer_bytes", transfer_bytes},
+          {"graph_captures", graph_captures},
+          {"graph_updates", graph_updates},
+          {"graph_replays", graph_replays}};
 }
 
 }  // namespace pto

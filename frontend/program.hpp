@@ -55,6 +55,11 @@ struct ProgramStats {
   std::int64_t launches = 0;        // kernel launches of the last execution
   double device_ms = 0.0;           // GPU time from the inputs on the device to the last launch's end
   std::int64_t transfer_bytes = 0;  // host tensors copied to the device and back
+  // Graphs::on(), over all executions: graphs captured and instantiated, captured and
+  // updated in place (same topology, new parameters), and replayed as they were.
+  std::int64_t graph_captures = 0;
+  std::int64_t graph_updates = 0;
+  std::int64_t graph_replays = 0;
   double device_gb_per_s() const { return device_ms > 0 ? static_cast<double>(bytes) / (device_ms * 1e6) : 0.0; }
 
   std::string to_string() const;

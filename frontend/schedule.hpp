@@ -12,6 +12,7 @@
 //           none (only for_each order and stream lanes).
 //   Trace   record per-task start/end times (Program::trace(), Perfetto JSON).
 //   Pools   worker threads of the CPU target (0: one per hardware thread).
+//   Graphs  replay an execution's launches as a CUDA graph (the CUDA target).
 // Each option is honoured by a target or rejected by compile() with an error naming the
 // target (docs/workloads.md has the table).
 #pragma once
@@ -43,6 +44,15 @@ struct Trace {
   static Trace off() { return {false}; }
 };
 
+// CUDA graphs (the CUDA target): an execution's argument copy and launches are captured
+// once as a graph and replayed; a later execution of another shape (other task counts)
+// updates the graph in place. Host targets reject it.
+struct Graphs {
+  bool enabled = false;
+  static Graphs on() { return {true}; }
+  static Graphs off() { return {false}; }
+};
+
 struct Pools {
   int threads = 0;  // 0: one per hardware thread
   static Pools workers(int n) { return {n}; }
@@ -71,6 +81,7 @@ struct Schedule {
   Start start = Start::threshold(1);
   bool start_given = false;  // set by task_graph(Start): targets that launch later reject a threshold
   Trace trace = Trace::off();
+  Graphs graphs = Graphs::off();
   Pools pools;
 };
 

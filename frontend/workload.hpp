@@ -153,6 +153,7 @@ class Workload {
   }
   void set(Trace trace) { schedule_.trace = trace; }
   void set(Pools pools) { schedule_.pools = pools; }
+  void set(Graphs graphs) { schedule_.graphs = graphs; }
 
   std::string name_;
   std::shared_ptr<const std::vector<Statement>> statements_;

@@ -109,10 +109,11 @@ DecodeAttention::DecodeAttention(const DecodeShape& shape, const Plan& plan, con
       });
     }
   });
-  const Workload scheduled = wl.dispatch(Dispatch::work_steal())
-                                 .streams(options.streams)
-                                 .timing(Timing::immediate())
-                                 .task_graph(Deps::infer(), Ready::work_steal());
+  const Workload scheduled =
+      wl.dispatch(Dispatch::work_steal())
+          .streams(options.streams)
+          .timing(Timing::immediate())
+          .task_graph(Deps::infer(), Ready::work_steal(), options.cuda_graphs ? Graphs::on() : Graphs::off());
   program_.emplace(scheduled.compile(device == Device::cuda ? Target::cuda() : Target::cpu()));
 }
 

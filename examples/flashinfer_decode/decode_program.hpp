@@ -31,6 +31,7 @@ struct RunOptions {
   std::int64_t page_size = 16;  // paged only
   std::uint64_t seed = 0;       // paged only: the pages' placement
   int streams = 4;
+  bool cuda_graphs = false;  // Device::cuda: each run's launches replayed as a CUDA graph
   // Kernels to run instead of the tiers and the merge, with the same parameters
   // (bench_host_path runs empty ones, so that a step's time is the host's part).
   std::optional<pto::tl::Family> tiers;

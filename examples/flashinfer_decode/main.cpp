@@ -36,6 +36,7 @@ struct Options {
   std::string device = "cpu";
   DecodeShape shape{seed_seq_lens, 32, 128};
   bool paged = false;
+  bool cuda_graphs = false;
   std::int64_t page_size = 0;  // 0: not given (16 when --paged)
   PlannerOptions planner;
   std::string objective = "fewest-work-units";
@@ -124,6 +125,9 @@ void write_outputs(const Options& options, const RunReport& report, const std::v
 
 // The checks a flag's value can fail before any work starts, each naming the flag.
 void check_flags(const Options& options) {
+  if (options.cuda_graphs && options.device != "cuda") {
+    throw pto::Error("--cuda-graphs: CUDA graphs need --device cuda");
+  }
   if (options.paged || options.page_size > 0) {
     const std::int64_t page = options.page_size > 0 ? options.page_size : 16;
     // A paged tier loads one page per block: a [page, head_dim] tile.
@@ -156,6 +160,7 @@ int run(const Options& options) {
   report.options.layout = options.paged || options.page_size > 0 ? KvLayout::paged : KvLayout::contiguous;
   report.options.page_size = options.page_size > 0 ? options.page_size : 16;
   report.options.seed = options.seed;
+  report.options.cuda_graphs = options.cuda_graphs;
   report.planner = options.planner;
   report.planner.objective = objective_from_string(options.objective);
   if (report.options.layout == KvLayout::paged) report.planner.granularity = report.options.page_size;
@@ -240,6 +245,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--paged", options.paged, "paged KV: a page pool plus a block table (page size 16 unless --page-size)");
   app.add_option("--page-size", options.page_size, "tokens per KV page; implies --paged")->check(CLI::Range(1, 4096));
+  app.add_flag("--cuda-graphs", options.cuda_graphs,
+               "--device cuda: replay each step's launches as a CUDA graph (updated when the plan's shape changes)");
   app.add_option("--max-work-units", options.planner.max_work_units, "the planner's budget of work descriptors")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -78,8 +78,11 @@ void print_summary(const RunReport& r) {
              r.merges);
   fmt::print("  Program: {} tasks, {} kernel instances compiled in {:.1f} ms\n", p.tasks, p.kernels, p.compile_ms);
   if (on_gpu(r)) {
-    fmt::print("  Launches per run: {} (persistent work-stealing kernel per dependency level, {} streams)\n",
-               p.launches, r.options.streams);
+    fmt::print("  Launches per run: {} (persistent work-stealing kernel per dependency level, {} streams){}\n",
+               p.launches, r.options.streams,
+               r.options.cuda_graphs ? fmt::format("; CUDA graphs: {} captured, {} updated, {} replayed",
+                                                   p.graph_captures, p.graph_updates, p.graph_replays)
+                                     : "");
     fmt::print(
         "  Device time: {:.3f} ms (median of {} runs; wall {:.3f} ms; host overhead per step {:.3f} ms = wall "
         "- device)\n",
@@ -167,6 +170,7 @@ nlohmann::json to_json(const RunReport& r) {
             {"layout", r.options.layout == KvLayout::paged ? "paged" : "contiguous"},
             {"page_size", r.options.layout == KvLayout::paged ? r.options.page_size : 0},
             {"device", r.options.device == Device::cuda ? "cuda" : "cpu"},
+            {"cuda_graphs", r.options.cuda_graphs},
             {"device_name", r.device_name}}},
           {"plan",
            {{"objective", to_string(r.planner.objective)},

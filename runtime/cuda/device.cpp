@@ -316,4 +316,57 @@ unsigned resident_ctas(const Device& device, CUfunction function, unsigned block
   return static_cast<unsigned>(per_multiprocessor * device.multiprocessors());
 }
 
+Graph::Graph(std::shared_ptr<Device> device) : device_(std::move(device)) {}
+
+Graph::~Graph() {
+  if (exec_ == nullptr) return;
+  device_->make_current();
+  device_->driver().api().cuGraphExecDestroy(exec_);
+}
+
+void Graph::begin_capture(const Stream& origin) {
+  device_->make_current();
+  // Thread-local mode: a driver call of another thread that is unsafe during a capture (an
+  // allocation) does not invalidate this one.
+  device_->check(device_->driver().api().cuStreamBeginCapture(origin.handle(), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                 "cuStreamBeginCapture");
+}
+
+Graph::Captured Graph::end_capture(const Stream& origin) {
+  device_->make_current();
+  const DriverApi& api = device_->driver().api();
+  CUgraph graph = nullptr;
+  device_->check(api.cuStreamEndCapture(origin.handle(), &graph), "cuStreamEndCapture");
+  struct Owned {
+    const DriverApi& api;
+    CUgraph graph;
+    ~Owned() { api.cuGraphDestroy(graph); }  // the executable graph does not need it
+  } owned{api, graph};
+  if (exec_ != nullptr) {
+    CUgraphExecUpdateResultInfo info{};
+    if (api.cuGraphExecUpdate(exec_, graph, &info) == CUDA_SUCCESS) return Captured::updated;
+    // Another shape (more launches, other streams): instantiate the new graph instead.
+    api.cuGraphExecDestroy(exec_);
+    exec_ = nullptr;
+  }
+  device_->check(api.cuGraphInstantiateWithFlags(&exec_, graph, 0), "cuGraphInstantiateWithFlags");
+  return Captured::instantiated;
+}
+
+void Graph::abandon_capture(const Stream& origin) noexcept {
+  try {
+    device_->make_current();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to end without a context
+    return;
+  }
+  const DriverApi& api = device_->driver().api();
+  CUgraph graph = nullptr;
+  if (api.cuStreamEndCapture(origin.handle(), &graph) == CUDA_SUCCESS && graph != nullptr) api.cuGraphDestroy(graph);
+}
+
+void Graph::launch(const Stream& stream) const {
+  device_->make_current();
+  device_->check(device_->driver().api().cuGraphLaunch(exec_, stream.handle()), "cuGraphLaunch");
+}
+
 }  // namespace pto::cuda

@@ -128,6 +128,32 @@ class PinnedBuffer {
   std::size_t bytes_ = 0;
 };
 
+// A CUDA graph: the work queued on streams between begin_capture() and end_capture() on
+// the origin stream (other streams join by waiting on an event recorded there, and must
+// rejoin it before the end), instantiated once and replayed with launch(). A later capture
+// of the same shape updates the executable graph in place (cuGraphExecUpdate: new kernel
+// parameters and copy sizes) instead of instantiating anew.
+class Graph {
+ public:
+  explicit Graph(std::shared_ptr<Device> device);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  enum class Captured { instantiated, updated };
+  // Queued work is recorded, not run, until end_capture (the stream's thread only).
+  void begin_capture(const Stream& origin);
+  Captured end_capture(const Stream& origin);
+  // Ends a capture that failed half-way (the partial graph is dropped; errors are ignored).
+  void abandon_capture(const Stream& origin) noexcept;
+  void launch(const Stream& stream) const;
+  bool instantiated() const noexcept { return exec_ != nullptr; }
+
+ private:
+  std::shared_ptr<Device> device_;
+  CUgraphExec exec_ = nullptr;
+};
+
 // Device-to-device copy of `bytes` on `stream`.
 void copy_device(const DeviceBuffer& to, const DeviceBuffer& from, std::size_t bytes, const Stream& stream);
 

@@ -55,7 +55,14 @@ namespace pto::cuda {
   X(cuModuleGetFunction, "cuModuleGetFunction")                                                 \
   X(cuFuncSetAttribute, "cuFuncSetAttribute")                                                   \
   X(cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor") \
-  X(cuLaunchKernel, "cuLaunchKernel")
+  X(cuLaunchKernel, "cuLaunchKernel")                                                           \
+  X(cuStreamBeginCapture, "cuStreamBeginCapture_v2")                                            \
+  X(cuStreamEndCapture, "cuStreamEndCapture")                                                   \
+  X(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags")                                 \
+  X(cuGraphExecUpdate, "cuGraphExecUpdate_v2")                                                  \
+  X(cuGraphLaunch, "cuGraphLaunch")                                                             \
+  X(cuGraphDestroy, "cuGraphDestroy")                                                           \
+  X(cuGraphExecDestroy, "cuGraphExecDestroy")
 
 struct DriverApi {
 #define PTO_DECLARE_DRIVER_FUNCTION(function, symbol) decltype(&::function) function = nullptr;

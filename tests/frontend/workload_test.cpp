@@ -469,6 +469,10 @@ TEST_CASE("error: options no target can honour are rejected at compile, naming t
   CHECK(contains(message_of([&] { (void)wl.task_graph(Pools::workers(-2)).compile(Target::cpu()); }),
                  "Pools::workers(-2)"));
   CHECK(contains(message_of([&] { (void)wl.task_graph(Window::tasks(0)).compile(Target::cpu()); }), "indow"));
+  for (const Target host : {Target::cpu(), Target::interpreter()}) {
+    CHECK(contains(message_of([&] { (void)wl.task_graph(Graphs::on()).compile(host); }),
+                   "Graphs::on() cannot be honoured by Target::"));
+  }
 #if PTO_HAVE_CUDA
   // What the GPU cannot honour is rejected before any device is looked for.
   const auto cuda_rejects = [&](const Workload& options, const std::string& option) {

@@ -1,5 +1,5 @@
 // The fake drivers' answers to the runtime entry points (memory, streams, events, modules,
-// launches): each one fails with CUDA_ERROR_NOT_SUPPORTED. The fakes model machines for the
+// launches, graphs): each one fails with CUDA_ERROR_NOT_SUPPORTED. The fakes model machines for the
 // probe; nothing runs on them. Written without cuda.h, whose declarations these variadic
 // definitions would contradict: only the exported names matter to dlsym.
 extern "C" {
@@ -36,5 +36,12 @@ FAKE_CUDA_UNSUPPORTED(cuModuleGetFunction)
 FAKE_CUDA_UNSUPPORTED(cuFuncSetAttribute)
 FAKE_CUDA_UNSUPPORTED(cuOccupancyMaxActiveBlocksPerMultiprocessor)
 FAKE_CUDA_UNSUPPORTED(cuLaunchKernel)
+FAKE_CUDA_UNSUPPORTED(cuStreamBeginCapture_v2)
+FAKE_CUDA_UNSUPPORTED(cuStreamEndCapture)
+FAKE_CUDA_UNSUPPORTED(cuGraphInstantiateWithFlags)
+FAKE_CUDA_UNSUPPORTED(cuGraphExecUpdate_v2)
+FAKE_CUDA_UNSUPPORTED(cuGraphLaunch)
+FAKE_CUDA_UNSUPPORTED(cuGraphDestroy)
+FAKE_CUDA_UNSUPPORTED(cuGraphExecDestroy)
 
 }  // extern "C"
