@@ -11,63 +11,10 @@
 #include "core/error.hpp"
 #include "dsl/type_rules.hpp"
 #include "frontend/expr_code.hpp"
+#include "frontend/task_recipes.hpp"
 #include "runtime/cell_tracker.hpp"
 
 namespace pto {
-
-namespace {
-
-// One argument of a call site, ready to be resolved per task.
-struct ArgRecipe {
-  enum class Kind { view, integer, number };
-  Kind kind = Kind::view;
-  bool fails = false;  // known bad when compiled (a constant the parameter rejects): the reference reports it
-  // integer and view registers
-  int value = -1;            // integer: its register
-  bool to_number = false;    // integer bound to a float parameter: passed as a number
-  bool check_i32 = false;    // integer bound to an i32 parameter: must fit
-  bool check_float = false;  // to_number: the parameter's check_number applies
-  DType param_dtype = DType::f32;
-  double number = 0.0;  // number
-  // view
-  int tensor = -1;
-  std::byte* base = nullptr;
-  std::int64_t element = 0;  // bytes per element
-  int rank = 0;
-  int offset = -1, rows = -1, cols = -1;  // registers (rows/cols: -1 where the rank gives 1)
-  std::int64_t row_stride = 0;            // rank 2: elements between rows
-  struct Bound {
-    int value, count, extent;
-  };
-  std::vector<Bound> bounds;
-  std::int64_t want_rows = ir::dynamic_extent, want_cols = ir::dynamic_extent;
-  bool reads = false, writes = false, tracked = false;
-  // Deps::infer in cells (runtime/cell_tracker.hpp): the tensor's region, -1 for the interval
-  // tracker; cells of 2^cell_shift bytes.
-  int cell_region = -1;
-  int cell_shift = 0;
-  int byte_exponent = 0;  // every access's offset, row length and row stride is a multiple of 2^this
-};
-
-struct SiteRecipe {
-  const CallSite* site = nullptr;
-  std::vector<int> kernels;  // per tier: index into instances
-  int tier = -1;             // register; -1: one instance
-  ExprBlock block;
-  std::vector<ArgRecipe> args;
-  std::vector<int> tensors;  // per argument (site_tensors)
-};
-
-struct CompiledStatement {
-  Statement::Kind kind = Statement::Kind::call;
-  int slot = 0;
-  ExprBlock block;  // loops: begin and end; when: the predicate
-  int first = -1, second = -1;
-  std::vector<CompiledStatement> body, otherwise;
-  int site = -1;
-};
-
-}  // namespace
 
 struct CompiledTasks::State {
   const Workload* workload = nullptr;
@@ -490,14 +437,18 @@ bool CompiledTasks::tracked(int tensor) const {
   return state_->tracked.at(static_cast<std::size_t>(tensor)) != 0;
 }
 
-bool CompiledTasks::enumerate(const SizeBindings& sizes, TaskList& list) {
+const std::vector<CompiledStatement>& CompiledTasks::statements() const noexcept {
+  return state_->statements;
+}
+const std::vector<SiteRecipe>& CompiledTasks::sites() const noexcept {
+  return state_->sites;
+}
+const ExprLeaves& CompiledTasks::leaves() const noexcept {
+  return state_->leaves;
+}
+
+const CodeInputs& CompiledTasks::prepare(const SizeBindings& sizes) {
   State& s = *state_;
-  list.nodes.clear();
-  list.slots.clear();
-  list.after.clear();
-  list.used.assign(s.tensors.size(), 0);
-  list.written.assign(s.tensors.size(), 0);
-  list.tasks = list.bytes = 0;
   for (std::size_t i = 0; i < s.tables.size(); ++i) {
     const TableSource& table = *s.leaves.tables()[i];
     s.tables[i] = {table.data(), table.rows(), table.row_bytes()};
@@ -514,6 +465,18 @@ bool CompiledTasks::enumerate(const SizeBindings& sizes, TaskList& list) {
   std::fill(s.vars.begin(), s.vars.end(), 0);  // as the reference: an index not yet set is 0
   s.inputs = {s.vars.data(), s.sizes.data(), s.size_bound.get(), s.tables.data()};
   for (const ExprBlock* block : s.blocks) block->prepare(s.inputs);
+  return s.inputs;
+}
+
+bool CompiledTasks::enumerate(const SizeBindings& sizes, TaskList& list) {
+  State& s = *state_;
+  list.nodes.clear();
+  list.slots.clear();
+  list.after.clear();
+  list.used.assign(s.tensors.size(), 0);
+  list.written.assign(s.tensors.size(), 0);
+  list.tasks = list.bytes = 0;
+  prepare(sizes);
   s.tracker = DependencyTracker();
   s.cells_tracker.reset();
   std::fill(s.seen.begin(), s.seen.end(), -1);

@@ -27,6 +27,11 @@
 
 namespace pto {
 
+struct CompiledStatement;
+struct SiteRecipe;
+class ExprLeaves;
+struct CodeInputs;
+
 // One execution's tasks and joins, in enumeration order (node ids are indices).
 struct TaskList {
   struct Node {
@@ -68,6 +73,14 @@ class CompiledTasks {
   // Fills `list` for the current sizes and tables (reusing its capacity); false when a check
   // failed, and `list` is then incomplete.
   bool enumerate(const SizeBindings& sizes, TaskList& list);
+
+  // The parts (frontend/task_recipes.hpp), for the CUDA target's device enumeration.
+  const std::vector<CompiledStatement>& statements() const noexcept;
+  const std::vector<SiteRecipe>& sites() const noexcept;
+  const ExprLeaves& leaves() const noexcept;
+  // Evaluates every block's execution-invariant part (prepare) for these sizes and tables;
+  // returns the inputs the blocks read.
+  const CodeInputs& prepare(const SizeBindings& sizes);
 
  private:
   struct State;

@@ -12,10 +12,12 @@
 #include "core/error.hpp"
 #include "core/kernel_abi.hpp"
 #include "frontend/compiled_tasks.hpp"
+#include "frontend/device_enumeration.hpp"
 #include "frontend/program.hpp"
 #include "runtime/arg_slot.hpp"
 #include "runtime/cuda/cuda_kernel.hpp"
 #include "runtime/cuda/device.hpp"
+#include "runtime/cuda/nvrtc_compiler.hpp"
 
 namespace pto {
 
@@ -68,6 +70,12 @@ struct Unit {
   int stream = 0;
   std::size_t slot_offset = 0;       // in ArgSlots, into the slot buffer
   std::size_t kernel_of_offset = 0;  // in ints, into the kernel_of buffer (persistent)
+  // Device enumeration: a statement's task slots, filled on the device (`tasks` stays empty).
+  bool on_device = false;
+  int statement = -1;  // its top-level statement
+  std::int64_t device_slots = 0;
+  std::int64_t device_tile_bytes = 0;
+  std::int64_t task_count() const { return on_device ? device_slots : static_cast<std::int64_t>(tasks.size()); }
 };
 
 // A host tensor's copy on the device, kept across executions (by host address).
@@ -104,7 +112,21 @@ struct CudaTarget::State {
   std::optional<cuda::Event> fork;                                    // the other streams start after the argument copy
   // Graphs::on(): the captured execution and the shape it was captured with.
   std::optional<cuda::Graph> graph;
-  std::vector<std::int64_t> graph_key;
+  std::vector<std::int64_t> graph_key, graph_topology_key;
+  // Device enumeration (frontend/device_enumeration.hpp), when the workload allows it.
+  std::optional<DeviceEnumeration> on_device;
+  std::unique_ptr<cuda::Module> enumeration_module;
+  CUfunction enumerate_function = nullptr, order_function = nullptr;
+  std::vector<std::int64_t> kernel_tile_bytes;  // per instance
+  DeviceEnumeration::Execution device_execution;
+  bool device_enumerated = false;  // this execution
+  SizeBindings device_sizes;       // this execution's, for the reference enumerator's error
+  std::optional<cuda::DeviceBuffer> enumeration_inputs, task_bytes_buffer, order_buffer;
+  std::optional<cuda::PinnedBuffer> input_staging;
+  // The enumeration's counters sit in the control block after the units' fault records and
+  // claim counters: one reset and one read-back for both.
+  std::size_t counters_offset = 0;
+  CUdeviceptr counters_address() const { return control_buffer->address() + counters_offset; }
   std::vector<std::optional<cuda::DeviceBuffer>> scratch;  // per stream
 
   // The execution in flight.
@@ -355,7 +377,7 @@ struct CudaTarget::State {
       const std::size_t bytes =
           unit.kernel < 0
               ? persistent->scratch_bytes(device)
-              : kernels[static_cast<std::size_t>(unit.kernel)]->scratch_bytes(static_cast<int>(unit.tasks.size()));
+              : kernels[static_cast<std::size_t>(unit.kernel)]->scratch_bytes(static_cast<int>(unit.task_count()));
       auto& stream_need = need[static_cast<std::size_t>(unit.stream)];
       stream_need = std::max(stream_need, bytes);
     }
@@ -368,7 +390,11 @@ struct CudaTarget::State {
   // end, so that all of it can be one graph captured on `first`.
   void enqueue_launches(const std::vector<std::vector<int>>& waits) {
     const cuda::Stream& first = streams[0];
-    enqueue_arguments(first);
+    if (device_enumerated) {
+      enqueue_device_enumeration(first);
+    } else {
+      enqueue_arguments(first);
+    }
     fork->record(first);
     for (std::size_t i = 1; i < streams.size(); ++i) streams[i].wait(*fork);
     for (std::size_t u = 0; u < units.size(); ++u) {
@@ -379,11 +405,13 @@ struct CudaTarget::State {
                                               ? scratch[static_cast<std::size_t>(unit.stream)]->address()
                                               : 0;
       const CUdeviceptr slots = argument_buffer->address() + unit.slot_offset * sizeof(ArgSlot);
-      const int count = static_cast<int>(unit.tasks.size());
+      const int count = static_cast<int>(unit.task_count());
       if (unit.kernel < 0) {
-        persistent->launch(device, slots,
-                           argument_buffer->address() + kernel_of_base + unit.kernel_of_offset * sizeof(int), count,
-                           tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream);
+        const CUdeviceptr order = unit.on_device ? order_buffer->address() + unit.kernel_of_offset * sizeof(int) : 0;
+        const CUdeviceptr abort = unit.on_device ? counters_address() : 0;
+        persistent->launch(
+            device, slots, argument_buffer->address() + kernel_of_base + unit.kernel_of_offset * sizeof(int), count,
+            tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream, order, abort);
       } else {
         kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address, fault_address(u),
                                                                stream);
@@ -395,26 +423,43 @@ struct CudaTarget::State {
     }
   }
 
+  // The graph's nodes and edges: units, their streams and kernels, the waits between them.
+  std::vector<std::int64_t> graph_topology(const std::vector<std::vector<int>>& waits) const {
+    std::vector<std::int64_t> topology = {static_cast<std::int64_t>(units.size()), device_enumerated ? 1 : 0};
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      topology.insert(topology.end(), {units[u].stream, units[u].kernel, static_cast<std::int64_t>(waits[u].size())});
+      topology.insert(topology.end(), waits[u].begin(), waits[u].end());
+    }
+    return topology;
+  }
+
   // What a captured graph depends on besides the argument bytes: if equal, the graph
   // replays as it is.
   std::vector<std::int64_t> graph_shape(const std::vector<std::vector<int>>& waits) const {
     const auto address = [](const std::optional<cuda::DeviceBuffer>& buffer) {
       return buffer ? static_cast<std::int64_t>(buffer->address()) : 0;
     };
-    std::vector<std::int64_t> shape = {static_cast<std::int64_t>(units.size()),
-                                       address(argument_buffer),
-                                       static_cast<std::int64_t>(argument_bytes),
-                                       static_cast<std::int64_t>(kernel_of_base),
-                                       static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())),
-                                       address(control_buffer),
-                                       static_cast<std::int64_t>(control_buffer->bytes())};
+    std::vector<std::int64_t> shape = {
+        static_cast<std::int64_t>(units.size()),
+        address(argument_buffer),
+        static_cast<std::int64_t>(argument_bytes),
+        static_cast<std::int64_t>(kernel_of_base),
+        staging ? static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())) : 0,
+        address(control_buffer),
+        static_cast<std::int64_t>(control_buffer->bytes())};
     for (const auto& buffer : scratch) shape.push_back(address(buffer));
+    if (device_enumerated) {
+      shape.insert(shape.end(), {address(enumeration_inputs), static_cast<std::int64_t>(device_execution.input_bytes),
+                                 static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(input_staging->data())),
+                                 address(task_bytes_buffer), address(order_buffer),
+                                 static_cast<std::int64_t>(counters_offset), device_execution.slots});
+    }
     for (std::size_t u = 0; u < units.size(); ++u) {
       const Unit& unit = units[u];
       shape.insert(shape.end(),
-                   {unit.stream, unit.kernel, static_cast<std::int64_t>(unit.tasks.size()),
-                    static_cast<std::int64_t>(unit.slot_offset), static_cast<std::int64_t>(unit.kernel_of_offset),
-                    tile_bytes_of(unit), static_cast<std::int64_t>(waits[u].size())});
+                   {unit.stream, unit.kernel, unit.task_count(), static_cast<std::int64_t>(unit.slot_offset),
+                    static_cast<std::int64_t>(unit.kernel_of_offset), tile_bytes_of(unit),
+                    static_cast<std::int64_t>(waits[u].size())});
       shape.insert(shape.end(), waits[u].begin(), waits[u].end());
     }
     return shape;
@@ -422,6 +467,7 @@ struct CudaTarget::State {
 
   // The tile space the unit's tasks need: the largest of their kernels'.
   std::int64_t tile_bytes_of(const Unit& unit) const {
+    if (unit.on_device) return unit.device_tile_bytes;
     std::int64_t bytes = 0;
     for (const TaskId id : unit.tasks) {
       const int kernel = list.nodes[static_cast<std::size_t>(id)].kernel;
@@ -443,14 +489,134 @@ struct CudaTarget::State {
     }
   }
 
+  // ---- device enumeration ---------------------------------------------------------------
+
+  // One unit per statement with task slots: its level from Deps::stages, the streams round
+  // robin; a unit waits for the units of the last non-empty level before its own.
+  std::vector<std::vector<int>> plan_device_units() {
+    const std::size_t stride = static_cast<std::size_t>(persistent->generated().slots_per_task);
+    for (std::size_t index = 0; index < device_execution.statements.size(); ++index) {
+      const DeviceEnumeration::Statement& statement = device_execution.statements[index];
+      if (statement.slots == 0) continue;
+      Unit unit;
+      unit.level = statement.level;
+      unit.on_device = true;
+      unit.statement = static_cast<int>(index);
+      unit.device_slots = statement.slots;
+      unit.device_tile_bytes = statement.tile_bytes;
+      unit.stream = static_cast<int>(units.size() % streams.size());
+      unit.slot_offset = static_cast<std::size_t>(statement.first) * stride;
+      unit.kernel_of_offset = static_cast<std::size_t>(statement.first);
+      units.push_back(std::move(unit));
+    }
+    std::vector<std::vector<int>> waits(units.size());
+    std::vector<int> previous, current;
+    int level = units.empty() ? 0 : units.front().level;
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      if (units[u].level != level) {
+        previous = std::move(current);
+        current.clear();
+        level = units[u].level;
+      }
+      for (const int before : previous) {
+        if (units[static_cast<std::size_t>(before)].stream != units[u].stream) waits[u].push_back(before);
+      }
+      current.push_back(static_cast<int>(u));
+    }
+    return waits;
+  }
+
+  // The input block staged in page-locked memory and every device buffer grown, before
+  // anything is queued (or captured).
+  void stage_device_inputs(const SizeBindings& sizes) {
+    const DeviceEnumeration::Execution& e = device_execution;
+    grow<std::byte>(enumeration_inputs, device, e.input_bytes);
+    if (!input_staging || input_staging->bytes() < e.input_bytes)
+      input_staging.emplace(device, std::max<std::size_t>(e.input_bytes, 1) * 2);
+    on_device->write_inputs(compiled, sizes, e, static_cast<std::byte*>(input_staging->data()),
+                            enumeration_inputs->address());
+    const auto total = static_cast<std::size_t>(e.slots);
+    const std::size_t stride = static_cast<std::size_t>(persistent->generated().slots_per_task);
+    kernel_of_base = total * stride * sizeof(ArgSlot);
+    argument_bytes = kernel_of_base + total * sizeof(int);
+    grow<std::byte>(argument_buffer, device, argument_bytes);
+    grow<std::int64_t>(task_bytes_buffer, device, total);
+    grow<int>(order_buffer, device, total);
+    counters_offset = (units.size() * (sizeof(KernelFault) + sizeof(int)) + 7) / 8 * 8;
+    grow<std::byte>(control_buffer, device, counters_offset + e.counter_bytes);
+    const std::size_t read_back = counters_offset + e.counter_bytes;
+    if (!fault_staging || fault_staging->bytes() < read_back) fault_staging.emplace(device, read_back * 2);
+  }
+
+  // The input copy, the counters' and control block's reset, the enumeration and the claim
+  // order, queued (or captured) on `first`.
+  void enqueue_device_enumeration(const cuda::Stream& first) {
+    const DeviceEnumeration::Execution& e = device_execution;
+    enumeration_inputs->upload(input_staging->data(), e.input_bytes, first);
+    control_buffer->fill_zero(first);
+    if (e.slots == 0) return;
+    CUdeviceptr in = enumeration_inputs->address(), slots = argument_buffer->address();
+    CUdeviceptr kernel_of = slots + kernel_of_base, bytes = task_bytes_buffer->address();
+    CUdeviceptr counters = counters_address(), order = order_buffer->address();
+    void* enumerate_parameters[] = {&in, &slots, &kernel_of, &bytes, &counters};
+    cuda::LaunchShape shape;
+    shape.block = 256;
+    shape.grid = static_cast<unsigned>(std::min<std::int64_t>((e.slots + 255) / 256, device->multiprocessors() * 8));
+    cuda::launch(*device, enumerate_function, shape, first, enumerate_parameters, "the device enumeration");
+    void* order_parameters[] = {&in, &bytes, &order};
+    cuda::LaunchShape order_shape;
+    order_shape.block = 1024;
+    order_shape.grid = static_cast<unsigned>(e.statements.size());
+    cuda::launch(*device, order_function, order_shape, first, order_parameters, "the device enumeration's order");
+  }
+
+  // A fault of a device-enumerated task: its slots and kernel are read back from the device.
+  void raise_device_fault(const Unit& unit, const KernelFault& fault) const {
+    const cuda::Stream& first = streams[0];
+    const std::size_t stride = static_cast<std::size_t>(persistent->generated().slots_per_task);
+    std::vector<ArgSlot> task_slots(stride);
+    int kernel = -1;
+    const auto task = static_cast<std::size_t>(fault.task);
+    argument_buffer->download(task_slots.data(), stride * sizeof(ArgSlot), first,
+                              (unit.slot_offset + task * stride) * sizeof(ArgSlot));
+    argument_buffer->download(&kernel, sizeof(int), first,
+                              kernel_of_base + (unit.kernel_of_offset + task) * sizeof(int));
+    first.synchronize();
+    if (kernel < 0 || static_cast<std::size_t>(kernel) >= kernels.size())
+      throw InternalError(fmt::format("cuda target: a fault of task slot {} that holds no kernel", fault.task));
+    const std::size_t params = compiled.instances()[static_cast<std::size_t>(kernel)]->ir().params.size();
+    kernels[static_cast<std::size_t>(kernel)]->raise(fault, std::span<const ArgSlot>(task_slots.data(), params));
+  }
+
+  // The edges the host's enumeration of Deps::stages would have made for these task counts:
+  // each stage's tasks follow the one before through a join when it has several.
+  std::int64_t stage_edges(const std::vector<std::int64_t>& tasks_per_statement) const {
+    if (workload.schedule().deps.kind != Deps::Kind::stages) return 0;
+    std::int64_t edges = 0, after = 0;
+    for (const std::int64_t tasks : tasks_per_statement) {
+      edges += tasks * after;
+      if (tasks > 1) {
+        edges += tasks;  // into the join
+        after = 1;
+      } else if (tasks == 1) {
+        after = 1;
+      }
+    }
+    return edges;
+  }
+
   void raise_first_fault() const {
     for (std::size_t u = 0; u < units.size(); ++u) {
       const KernelFault& fault = faults[u];
       if (fault.code == 0) continue;
       const Unit& unit = units[u];
-      if (fault.task < 0 || static_cast<std::size_t>(fault.task) >= unit.tasks.size()) {
+      if (fault.task < 0 || fault.task >= unit.task_count()) {
         throw InternalError(
-            fmt::format("cuda target: a fault names task {} of a {}-task launch", fault.task, unit.tasks.size()));
+            fmt::format("cuda target: a fault names task {} of a {}-task launch", fault.task, unit.task_count()));
+      }
+      if (unit.on_device) {
+        raise_device_fault(unit, fault);
+        continue;
       }
       const TaskList::Node& node =
           list.nodes[static_cast<std::size_t>(unit.tasks[static_cast<std::size_t>(fault.task)])];
@@ -483,6 +649,19 @@ CudaTarget::CudaTarget(const Workload& workload, int device, ProgramStats& stats
   if (s.persistent_dispatch() && !bodies.empty()) {
     s.persistent = std::make_unique<cuda::PersistentCudaKernel>(bodies, s.device->arch());
     ++stats.kernels_compiled;
+    if (DeviceEnumeration::unsupported(workload, s.compiled).empty()) {
+      s.on_device.emplace(workload, s.compiled, s.persistent->generated().slots_per_task);
+      cuda::GeneratedKernel generated;
+      generated.source = s.on_device->source();
+      generated.symbol = s.on_device->enumerate_symbol();
+      const cuda::Cubin cubin =
+          cuda::NvrtcCompiler::instance().compile(generated, "device enumeration", s.device->arch());
+      ++stats.kernels_compiled;
+      s.enumeration_module = std::make_unique<cuda::Module>(s.device, cubin.image, "the device enumeration");
+      s.enumerate_function = s.enumeration_module->function(s.on_device->enumerate_symbol());
+      s.order_function = s.enumeration_module->function(s.on_device->order_symbol());
+      for (const auto& kernel : s.kernels) s.kernel_tile_bytes.push_back(kernel->generated().tile_bytes);
+    }
   }
   const int lanes = std::max(workload.schedule().streams, 1);
   for (int i = 0; i < lanes; ++i) s.streams.emplace_back(s.device);
@@ -501,14 +680,28 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
   s.units.clear();
   for (auto& [address, mirror] : s.mirrors) mirror.used = mirror.written = false;
   const auto start = std::chrono::steady_clock::now();
-  if (!s.compiled.enumerate(sizes, s.list)) throw_enumeration_error(s.workload, sizes);
+  s.device_enumerated = false;
+  if (s.on_device) {
+    const auto planned = s.on_device->plan(s.compiled, sizes, s.kernel_tile_bytes, s.device_execution);
+    if (planned == DeviceEnumeration::Planned::failed) throw_enumeration_error(s.workload, sizes);
+    s.device_enumerated = planned == DeviceEnumeration::Planned::on_device;
+  }
+  std::vector<std::vector<int>> waits;
+  if (s.device_enumerated) {
+    s.device_sizes = sizes;
+    waits = s.plan_device_units();
+  } else {
+    if (!s.compiled.enumerate(sizes, s.list)) throw_enumeration_error(s.workload, sizes);
+  }
   const auto enumerated = std::chrono::steady_clock::now();
   stats.enumerate_ms = std::chrono::duration<double, std::milli>(enumerated - start).count();
-  s.place_host_tensors();
-  stats.tasks = s.list.tasks;
-  stats.bytes = s.list.bytes;
-  s.place_levels();
-  s.plan_units();
+  if (!s.device_enumerated) {
+    s.place_host_tensors();
+    stats.tasks = s.list.tasks;
+    stats.bytes = s.list.bytes;
+    s.place_levels();
+    s.plan_units();
+  }
 
   // From here on work is queued: a failure waits for what was queued before rethrowing.
   s.running = true;
@@ -523,17 +716,21 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
       mirror.buffer.upload(mirror.tensor.data(), bytes, first);
       stats.transfer_bytes += static_cast<std::int64_t>(bytes);
     }
-    s.stage_arguments();
+    if (s.device_enumerated) {
+      s.stage_device_inputs(sizes);
+    } else {
+      s.stage_arguments();
+    }
     s.prepare_scratch();
     while (s.unit_done.size() < s.units.size()) s.unit_done.emplace_back(s.device);
-    const std::vector<std::vector<int>> waits = s.unit_dependencies();
+    if (!s.device_enumerated) waits = s.unit_dependencies();
     if (!s.workload.schedule().graphs.enabled) {
       s.inputs_ready->record(first);
       s.enqueue_launches(waits);
     } else {
       // The same copies and launches as one CUDA graph: replayed as it is when the shape is
-      // the one captured (only argument bytes changed), else captured again and the
-      // executable graph updated in place (or instantiated, for a new topology).
+      // the one captured (only argument or table bytes changed), else captured again and
+      // the executable graph updated in place (or instantiated, for a new topology).
       std::vector<std::int64_t> shape = s.graph_shape(waits);
       if (!s.graph || !s.graph->instantiated() || shape != s.graph_key) {
         if (!s.graph) s.graph.emplace(s.device);
@@ -545,7 +742,11 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
           s.graph->abandon_capture(first);
           throw;
         }
-        const cuda::Graph::Captured captured = s.graph->end_capture(first);
+        // Another count of launches or other dependencies between them is another topology:
+        // instantiate it rather than ask for an update the driver must refuse.
+        std::vector<std::int64_t> topology = s.graph_topology(waits);
+        const cuda::Graph::Captured captured = s.graph->end_capture(first, topology == s.graph_topology_key);
+        s.graph_topology_key = std::move(topology);
         ++(captured == cuda::Graph::Captured::updated ? stats.graph_updates : stats.graph_captures);
         s.graph_key = std::move(shape);
       } else {
@@ -561,11 +762,13 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
   }
 
   stats.submit_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - enumerated).count();
+  stats.device_enumerated = s.device_enumerated;
   stats.launches = static_cast<std::int64_t>(s.units.size());
-  stats.edges = s.list.edges();
+  stats.edges = s.device_enumerated ? 0 : s.list.edges();  // device: counted in synchronize()
   stats.tasks_per_stream.assign(s.streams.size(), 0);
-  for (const Unit& unit : s.units)
-    stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] += static_cast<std::int64_t>(unit.tasks.size());
+  if (!s.device_enumerated) {
+    for (const Unit& unit : s.units) stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] += unit.task_count();
+  }
   if (s.workload.schedule().streams == 0) stats.tasks_per_stream.clear();
   stats.tasks_per_worker.clear();
   stats.steals = 0;
@@ -585,11 +788,28 @@ void CudaTarget::synchronize(ProgramStats& stats) {
     stats.transfer_bytes += static_cast<std::int64_t>(bytes);
   }
   const std::size_t fault_bytes = s.units.size() * sizeof(KernelFault);
-  s.control_buffer->download(s.fault_staging->data(), fault_bytes, first);
+  s.control_buffer->download(s.fault_staging->data(),
+                             s.device_enumerated ? s.counters_offset + s.device_execution.counter_bytes : fault_bytes,
+                             first);
   first.synchronize();
   s.faults.resize(s.units.size());
   std::memcpy(s.faults.data(), s.fault_staging->data(), fault_bytes);
   stats.device_ms = s.all_done->elapsed_since(*s.inputs_ready);
+  if (s.device_enumerated) {
+    const DeviceEnumeration::Counts counts =
+        s.on_device->read_counts(static_cast<const std::byte*>(s.fault_staging->data()) + s.counters_offset);
+    // A failed check ran nothing (the persistent launches read the flag first): the
+    // reference enumerator names it, as the host path would have in execute().
+    if (counts.failed) throw_enumeration_error(s.workload, s.device_sizes);
+    stats.tasks = counts.tasks;
+    stats.bytes = counts.bytes;
+    stats.edges = s.stage_edges(counts.per_statement);
+    if (!stats.tasks_per_stream.empty()) {
+      for (const Unit& unit : s.units)
+        stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] +=
+            counts.per_statement[static_cast<std::size_t>(unit.statement)];
+    }
+  }
   s.raise_first_fault();
 }
 

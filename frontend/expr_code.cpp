@@ -1,7 +1,10 @@
 #include "frontend/expr_code.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
+#include <limits>
 
 #include "frontend/expr_node.hpp"
 
@@ -124,6 +127,97 @@ bool ExprBlock::run(const CodeInputs& in) const {
     if (!execute(code_[at], in, registers_[at])) return false;
   }
   return true;
+}
+
+namespace {
+
+std::string int_literal(std::int64_t value) {
+  // INT64_MIN has no literal: -9223372036854775808 is the negation of an out-of-range one.
+  if (value == std::numeric_limits<std::int64_t>::min()) return "(-9223372036854775807LL - 1)";
+  return fmt::format("{}LL", value);
+}
+
+const char* read_type(IntKind kind) {
+  switch (kind) {
+    case IntKind::i8: return "signed char";
+    case IntKind::u8: return "unsigned char";
+    case IntKind::i16: return "short";
+    case IntKind::u16: return "unsigned short";
+    case IntKind::i32: return "int";
+    case IntKind::u32: return "unsigned int";
+    case IntKind::i64: return "long long";
+    case IntKind::u64: return "unsigned long long";
+  }
+  return "long long";
+}
+
+}  // namespace
+
+std::string ExprBlock::render_cuda(const std::string& prefix, const CudaNames& names, const ExprLeaves& leaves,
+                                   const std::string& on_fail) const {
+  std::string out;
+  const auto reg = [&](int i) { return prefix + std::to_string(i); };
+  const auto u = [&](int i) { return fmt::format("(unsigned long long){}", reg(i)); };
+  for (std::size_t at = 0; at < code_.size(); ++at) {
+    const Instruction& c = code_[at];
+    const std::string name = reg(static_cast<int>(at));
+    switch (c.op) {
+      case Op::constant: out += fmt::format("const long long {} = {};\n", name, int_literal(c.immediate)); break;
+      case Op::var: out += fmt::format("const long long {} = {};\n", name, names.var(c.a)); break;
+      case Op::size: out += fmt::format("const long long {} = {};\n", name, names.size(c.a)); break;
+      case Op::table_rows: out += fmt::format("const long long {} = {};\n", name, names.table_rows(c.a)); break;
+      case Op::field:
+        out += fmt::format("if ({0} < 0 || {0} >= {1}) {2}\n", reg(c.b), names.table_rows(c.a), on_fail);
+        out += fmt::format("const long long {} = pto::read_int<{}>({} + {} * {}ULL + {});\n", name, read_type(c.kind),
+                           names.table_data(c.a), u(c.b), leaves.tables()[static_cast<std::size_t>(c.a)]->row_bytes(),
+                           c.immediate);
+        break;
+      case Op::logical_not: out += fmt::format("const long long {} = {} == 0 ? 1 : 0;\n", name, reg(c.a)); break;
+      case Op::binary: {
+        const std::string a = reg(c.a), b = reg(c.b);
+        switch (c.binary) {
+          case ExprOp::add:
+            out += fmt::format("const long long {} = (long long)({} + {});\n", name, u(c.a), u(c.b));
+            break;
+          case ExprOp::sub:
+            out += fmt::format("const long long {} = (long long)({} - {});\n", name, u(c.a), u(c.b));
+            break;
+          case ExprOp::mul:
+            out += fmt::format("const long long {} = (long long)({} * {});\n", name, u(c.a), u(c.b));
+            break;
+          case ExprOp::div_:
+          case ExprOp::mod:
+            out += fmt::format("if ({} == 0) {}\n", b, on_fail);
+            out += fmt::format("const long long {} = {} == -1 ? {} : {} {} {};\n", name, b,
+                               c.binary == ExprOp::div_ ? fmt::format("(long long)(0ULL - {})", u(c.a)) : "0LL", a,
+                               c.binary == ExprOp::div_ ? "/" : "%", b);
+            break;
+          case ExprOp::min_: out += fmt::format("const long long {} = {} < {} ? {} : {};\n", name, a, b, a, b); break;
+          case ExprOp::max_: out += fmt::format("const long long {} = {} > {} ? {} : {};\n", name, a, b, a, b); break;
+          case ExprOp::bit_and: out += fmt::format("const long long {} = {} & {};\n", name, a, b); break;
+          case ExprOp::logical_and:
+            out += fmt::format("const long long {} = ({} != 0 && {} != 0) ? 1 : 0;\n", name, a, b);
+            break;
+          case ExprOp::logical_or:
+            out += fmt::format("const long long {} = ({} != 0 || {} != 0) ? 1 : 0;\n", name, a, b);
+            break;
+          default:  // comparisons
+            out += fmt::format("const long long {} = ({} {} {}) ? 1 : 0;\n", name, a, expr_op_names[c.binary], b);
+            break;
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<int> ExprBlock::vars_read() const {
+  std::vector<int> out;
+  for (const Instruction& c : code_) {
+    if (c.op == Op::var && std::find(out.begin(), out.end(), c.a) == out.end()) out.push_back(c.a);
+  }
+  return out;
 }
 
 int power_of_two_exponent(const Expr& expr) {

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -64,8 +65,24 @@ class ExprBlock {
   // in prepare()).
   bool run(const CodeInputs& in) const;
   std::int64_t operator[](int reg) const noexcept { return registers_[static_cast<std::size_t>(reg)]; }
+  // Whether no loop index reaches register `reg` (prepare() computes it).
+  bool invariant(int reg) const noexcept { return varies_[static_cast<std::size_t>(reg)] == 0; }
+
+  // The block as CUDA statements, one `const long long <prefix><i>` per instruction in
+  // order; an instruction that fails (a row outside its table, a zero divisor) runs
+  // `on_fail`. The leaves are the generated code's names from `names`.
+  struct CudaNames {
+    std::function<std::string(int slot)> var;
+    std::function<std::string(int index)> size;
+    std::function<std::string(int table)> table_data;  // a const unsigned char*
+    std::function<std::string(int table)> table_rows;
+  };
+  std::string render_cuda(const std::string& prefix, const CudaNames& names, const ExprLeaves& leaves,
+                          const std::string& on_fail) const;
 
   std::size_t size() const noexcept { return code_.size(); }
+  // The loop indices (slots) the block reads.
+  std::vector<int> vars_read() const;
 
  private:
   enum class Op : std::uint8_t { constant, var, size, table_rows, field, binary, logical_not };

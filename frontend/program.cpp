@@ -275,8 +275,9 @@ std::string ProgramStats::to_string() const {
   out += fmt::format(", {} edges, {} steals, {:.2f} MB at {:.2f} GB/s", edges, steals, static_cast<double>(bytes) / 1e6,
                      gb_per_s());
   if (launches > 0) {
-    out += fmt::format(", {} launches, device {:.3f} ms ({:.2f} GB/s), {:.2f} MB copied host<->device", launches,
-                       device_ms, device_gb_per_s(), static_cast<double>(transfer_bytes) / 1e6);
+    out += fmt::format(", {} launches, device {:.3f} ms ({:.2f} GB/s), {:.2f} MB copied host<->device{}", launches,
+                       device_ms, device_gb_per_s(), static_cast<double>(transfer_bytes) / 1e6,
+                       device_enumerated ? ", tasks enumerated on the device" : "");
   }
   if (graph_captures + graph_updates + graph_replays > 0) {
     out += fmt::format(", CUDA graphs: {} captured, {} updated, {} replayed", graph_captures, graph_updates,
@@ -307,6 +308,7 @@ nlohmann::json ProgramStats::to_json() const {
           {"device_ms", device_ms},
           {"device_gb_per_s", device_gb_per_s()},
           {"transfer_bytes", transfer_bytes},
+          {"device_enumerated", device_enumerated},
           {"graph_captures", graph_captures},
           {"graph_updates", graph_updates},
           {"graph_replays", graph_replays}};

@@ -57,6 +57,9 @@ struct ProgramStats {
   std::int64_t transfer_bytes = 0;  // host tensors copied to the device and back
   // Graphs::on(), over all executions: graphs captured and instantiated, captured and
   // updated in place (same topology, new parameters), and replayed as they were.
+  // Whether the last execution's tasks were enumerated on the device (docs/workloads.md,
+  // "Device enumeration"): the kernels read the descriptor tables themselves.
+  bool device_enumerated = false;
   std::int64_t graph_captures = 0;
   std::int64_t graph_updates = 0;
   std::int64_t graph_replays = 0;

@@ -113,7 +113,7 @@ DecodeAttention::DecodeAttention(const DecodeShape& shape, const Plan& plan, con
       wl.dispatch(Dispatch::work_steal())
           .streams(options.streams)
           .timing(Timing::immediate())
-          .task_graph(Deps::infer(), Ready::work_steal(), options.cuda_graphs ? Graphs::on() : Graphs::off());
+          .task_graph(Deps::stages(), Ready::work_steal(), options.cuda_graphs ? Graphs::on() : Graphs::off());
   program_.emplace(scheduled.compile(device == Device::cuda ? Target::cuda() : Target::cpu()));
 }
 

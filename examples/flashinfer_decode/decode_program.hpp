@@ -2,13 +2,15 @@
 // kernels and the merge, on the CPU (LLVM-compiled kernels on work-stealing threads) or on
 // a CUDA device (NVRTC per tier, a persistent work-stealing kernel per dependency level).
 //
-// The workload (one Program, dispatch(work_steal), streams(4), immediate timing, Deps::infer):
+// The workload (one Program, dispatch(work_steal), streams(4), immediate timing, Deps::stages):
 //   parallel_for descriptor i of the plan:
 //     whole (request, head) (flags 0x3): tier kernel -> o[request][head], lse[request][head]
 //     a chunk of a split one:            tier kernel -> o_part[i], lse_part[i]
 //   parallel_for merge m (one per split (request, head)):
 //     merge_partials(o_part/lse_part rows of its chunks) -> o[request][head], lse[...]
-// Deps::infer makes each merge wait for exactly the chunks it reads.
+// Deps::stages: the merges start once every chunk is done (FlashInfer's decode launch, then
+// its merge launch); a plan writes each output once, so nothing else orders the tasks. It
+// also lets the CUDA target enumerate the tasks on the device (the kernels read the plan).
 #pragma once
 
 #include <cstdint>

@@ -1135,12 +1135,16 @@ PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels
   source += fmt::format(
       "extern \"C\" __global__ void __launch_bounds__({}) {}(const pto::ArgSlot* __restrict__ tasks,\n"
       "    const int* __restrict__ kernel_of, int task_count, int* __restrict__ counter,\n"
-      "    unsigned char* __restrict__ tile_scratch, pto::Fault* __restrict__ fault) {{\n",
+      "    unsigned char* __restrict__ tile_scratch, pto::Fault* __restrict__ fault,\n"
+      "    const int* __restrict__ order, const unsigned long long* __restrict__ abort) {{\n",
       threads_per_cta, out.symbol);
   for (const std::string& text : tiles_declaration(out.tiles_in_shared, out.tile_bytes)) source += "  " + text + "\n";
-  source += "  (void)tile_scratch;\n  __shared__ int claimed;\n  for (;;) {\n";
+  // A device enumeration whose checks failed sets *abort: nothing runs (the host reports it).
+  source += "  (void)tile_scratch;\n  if (abort != nullptr && *abort != 0) return;\n";
+  source += "  __shared__ int claimed;\n  for (;;) {\n";
   source += "    if (threadIdx.x == 0) claimed = atomicAdd(counter, 1);\n    __syncthreads();\n";
-  source += "    const int task = claimed;\n    __syncthreads();\n    if (task >= task_count) return;\n";
+  source += "    const int claim = claimed;\n    __syncthreads();\n    if (claim >= task_count) return;\n";
+  source += "    const int task = order != nullptr ? order[claim] : claim;\n";
   source += fmt::format("    const pto::ArgSlot* args = tasks + (long long)task * {};\n", out.slots_per_task);
   source += "    switch (kernel_of[task]) {\n";
   for (std::size_t i = 0; i < kernels.size(); ++i) {

@@ -65,12 +65,14 @@ GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural
 //
 //   extern "C" __global__ void pto_persistent_<hash>(const pto::ArgSlot* tasks,
 //       const int* kernel_of, int task_count, int* counter, unsigned char* tile_scratch,
-//       pto::Fault* fault)
+//       pto::Fault* fault, const int* order, const unsigned long long* abort)
 //
-// The grid is as many CTAs as fit on the device at once; each CTA claims task indices
-// from *counter (zeroed by the launcher) with atomicAdd until task_count is reached, and
-// runs task t's body number kernel_of[t] on tasks[t * slots_per_task ..]. Claims follow
-// the array order, which the launcher sorts longest task first.
+// The grid is as many CTAs as fit on the device at once; each CTA claims indices from
+// *counter (zeroed by the launcher) with atomicAdd until task_count is reached; claim c is
+// task t = order[c] (t = c without an order) and runs body number kernel_of[t] on
+// tasks[t * slots_per_task ..] (a kernel index that names no body: an empty slot, skipped).
+// Claims follow the array order, which the host sorts longest task first, or the order a
+// device enumeration computed. A nonzero *abort (a failed device enumeration) runs nothing.
 struct PersistentKernel {
   std::string source;
   std::string symbol;

@@ -194,10 +194,10 @@ std::size_t PersistentCudaKernel::scratch_bytes(const std::shared_ptr<Device>& d
 
 void PersistentCudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of,
                                   int tasks, std::int64_t tile_bytes, CUdeviceptr counter, CUdeviceptr tile_scratch,
-                                  CUdeviceptr fault, const Stream& stream) const {
+                                  CUdeviceptr fault, const Stream& stream, CUdeviceptr order, CUdeviceptr abort) const {
   const CUfunction entry = function(device);
   int task_count = tasks;
-  void* parameters[] = {&slots, &kernel_of, &task_count, &counter, &tile_scratch, &fault};
+  void* parameters[] = {&slots, &kernel_of, &task_count, &counter, &tile_scratch, &fault, &order, &abort};
   LaunchShape shape;
   shape.shared_bytes = shared_bytes(tile_bytes);
   // More CTAs than tasks would only claim past the end.

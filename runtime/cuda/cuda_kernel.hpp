@@ -93,9 +93,10 @@ class PersistentCudaKernel {
   unsigned grid(const std::shared_ptr<Device>& device, std::int64_t tile_bytes) const;
   std::size_t scratch_bytes(const std::shared_ptr<Device>& device) const;  // 0 with tiles in shared memory
 
+  // `order` and `abort` (0 for none): see generate_persistent.
   void launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of, int tasks,
               std::int64_t tile_bytes, CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault,
-              const Stream& stream) const;
+              const Stream& stream, CUdeviceptr order = 0, CUdeviceptr abort = 0) const;
 
  private:
   CUfunction function(const std::shared_ptr<Device>& device) const;

@@ -332,7 +332,7 @@ void Graph::begin_capture(const Stream& origin) {
                  "cuStreamBeginCapture");
 }
 
-Graph::Captured Graph::end_capture(const Stream& origin) {
+Graph::Captured Graph::end_capture(const Stream& origin, bool update) {
   device_->make_current();
   const DriverApi& api = device_->driver().api();
   CUgraph graph = nullptr;
@@ -344,7 +344,7 @@ Graph::Captured Graph::end_capture(const Stream& origin) {
   } owned{api, graph};
   if (exec_ != nullptr) {
     CUgraphExecUpdateResultInfo info{};
-    if (api.cuGraphExecUpdate(exec_, graph, &info) == CUDA_SUCCESS) return Captured::updated;
+    if (update && api.cuGraphExecUpdate(exec_, graph, &info) == CUDA_SUCCESS) return Captured::updated;
     // Another shape (more launches, other streams): instantiate the new graph instead.
     api.cuGraphExecDestroy(exec_);
     exec_ = nullptr;

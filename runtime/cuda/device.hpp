@@ -143,7 +143,9 @@ class Graph {
   enum class Captured { instantiated, updated };
   // Queued work is recorded, not run, until end_capture (the stream's thread only).
   void begin_capture(const Stream& origin);
-  Captured end_capture(const Stream& origin);
+  // `update`: try the executable graph's in-place update first (pass false when the
+  // topology is known to have changed).
+  Captured end_capture(const Stream& origin, bool update = true);
   // Ends a capture that failed half-way (the partial graph is dropped; errors are ignored).
   void abandon_capture(const Stream& origin) noexcept;
   void launch(const Stream& stream) const;

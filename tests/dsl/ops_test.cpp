@@ -431,7 +431,7 @@ TEST_CASE("full, zeros, iota and scalar constants") {
   }
 }
 
-TEST_CASE("load: offsets, valid extents and pad; store to a global writes only the valid region") {
+TEST_CASE("load: offsets, valid extents and pad, store to a global writes only the valid region") {
   std::mt19937 rng(13);
   const std::int64_t total_rows = 37, cols = 24;
   HostTensor src(DType::f16, total_rows, cols), dst(DType::f32, total_rows, cols);
@@ -583,7 +583,7 @@ TEST_CASE("loops that load their next blocks ahead: alignments, pads, nesting an
   }
 }
 
-TEST_CASE("outputs can be read back after a store; inout tiles hold data on entry") {
+TEST_CASE("outputs can be read back after a store, inout tiles hold data on entry") {
   HostTensor acc(DType::f32, 2, 3), y(DType::f32, 2, 3);
   for (int i = 0; i < 6; ++i) acc.set(i / 3, i % 3, i);
   auto kernel = tl::kernel("accumulate", [&](tl::Builder& k) {
@@ -623,7 +623,7 @@ TEST_CASE("scalar expressions over parameters and loop indices work as offsets a
   check_close(y, {-12, -22, -85, -3, -17, 5 + 1}, 0, 0);
 }
 
-TEST_CASE("loops carry tiles and scalars; zero-trip loops return their inits") {
+TEST_CASE("loops carry tiles and scalars, zero-trip loops return their inits") {
   for (int n : {0, 1, 7, 64}) {
     CAPTURE(n);
     HostTensor y(DType::f32, 2, 3), count(DType::i32, 1, 1);

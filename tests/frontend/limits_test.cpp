@@ -83,7 +83,7 @@ struct Job {
 };
 }  // namespace
 
-TEST_CASE("#17.11 a table cannot be made from a temporary; a shared_ptr pins its vector for the table's life") {
+TEST_CASE("#17.11 a table cannot be made from a temporary, a shared_ptr pins its vector for the table's life") {
   static_assert(!std::is_constructible_v<DescriptorTable<Job>, std::vector<Job>&&, std::string>,
                 "a temporary vector would be gone before execute() reads it");
   static_assert(!std::is_constructible_v<IntArray, std::vector<std::int32_t>&&, std::string>);

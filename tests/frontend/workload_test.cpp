@@ -376,7 +376,7 @@ TEST_CASE("when / otherwise (and cond) pick the call per task") {
   }
 }
 
-TEST_CASE("round-robin dispatch spreads tasks over every worker; stats count tasks, bytes and time") {
+TEST_CASE("round-robin dispatch spreads tasks over every worker, stats count tasks, bytes and time") {
   const auto kernel = scale_kernel();
   const std::int64_t n = 64;
   std::vector<float> x = random_values(static_cast<std::size_t>(n * width), 7);

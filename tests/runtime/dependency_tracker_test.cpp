@@ -33,7 +33,7 @@ TEST_CASE("dependencies: read after write, write after read, write after write")
   CHECK(access(tracker, 5, {{buffer, 12}}, {}) == Ids{0, 3, 4});  // the last writer of each byte
 }
 
-TEST_CASE("dependencies: disjoint ranges are independent; touching ranges do not overlap") {
+TEST_CASE("dependencies: disjoint ranges are independent, touching ranges do not overlap") {
   char buffer[64];
   DependencyTracker tracker;
   CHECK(access(tracker, 0, {}, {{buffer, 16}}) == Ids{});
@@ -60,7 +60,7 @@ TEST_CASE("dependencies: empty ranges depend on nothing") {
   CHECK(access(tracker, 1, {{buffer, 0}}, {{buffer + 4, 0}}) == Ids{});
 }
 
-TEST_CASE("dependencies: the heads of an NHD tensor are independent; a view meeting two heads follows both") {
+TEST_CASE("dependencies: the heads of an NHD tensor are independent, a view meeting two heads follows both") {
   // [tokens 6, heads 4, dim 8] floats; head h of every token: 6 runs of 32 bytes, 128 apart.
   float nhd[6 * 4 * 8];
   const std::size_t row = 8 * sizeof(float), stride = 4 * 8 * sizeof(float);

@@ -296,7 +296,7 @@ TEST_CASE("streams(n): each lane runs in submission order, one task at a time") 
   CHECK(stats.stream_edges == lanes * (per_lane - 1));
 }
 
-TEST_CASE("Dispatch::affinity runs each task on the worker its function names; hash and round robin spread") {
+TEST_CASE("Dispatch::affinity runs each task on the worker its function names, hash and round robin spread") {
   SUBCASE("affinity") {
     Executor executor(
         {2, Dispatch::affinity([](const sched::TaskInfo& t) { return static_cast<int>(t.key); }), Ready::fifo()});
@@ -330,7 +330,7 @@ TEST_CASE("Dispatch::affinity runs each task on the worker its function names; h
   }
 }
 
-TEST_CASE("Ready::priority runs higher priorities first, FIFO among equals; Ready::fifo keeps submission order") {
+TEST_CASE("Ready::priority runs higher priorities first, FIFO among equals, Ready::fifo keeps submission order") {
   for (bool by_priority : {true, false}) {
     CAPTURE(by_priority);
     Executor executor({1, Dispatch::work_steal(), by_priority ? Ready::priority() : Ready::fifo()});
@@ -343,7 +343,7 @@ TEST_CASE("Ready::priority runs higher priorities first, FIFO among equals; Read
   }
 }
 
-TEST_CASE("the first exception is rethrown from wait(); later tasks are skipped; the executor stays usable") {
+TEST_CASE("the first exception is rethrown from wait(), later tasks are skipped, the executor stays usable") {
   Executor executor({2});
   {
     std::atomic<int> ran{0};

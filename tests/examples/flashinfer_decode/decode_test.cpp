@@ -74,7 +74,7 @@ TEST_CASE("flashinfer decode: a problem the descriptors cannot address is reject
                        doctest::Contains("exceed the 32-bit offsets"), pto::Error);
 }
 
-TEST_CASE("flashinfer decode: inputs of the wrong size are an error naming them; empty inputs stand for zeros") {
+TEST_CASE("flashinfer decode: inputs of the wrong size are an error naming them, empty inputs stand for zeros") {
   const DecodeShape shape{{40, 9}, 2, 16};
   DecodeInputs inputs = random_inputs(shape, 1);
   inputs.k.pop_back();

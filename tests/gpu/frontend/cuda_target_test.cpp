@@ -263,3 +263,79 @@ TEST_CASE("#18 CUDA graphs: replay and in-place update give the eager launches' 
   CHECK(stats.graph_captures + stats.graph_updates + stats.graph_replays == 7);
   CHECK(eager.stats().graph_captures + eager.stats().graph_updates + eager.stats().graph_replays == 0);
 }
+
+TEST_CASE("#18 device enumeration: the kernels read the tables, and results, tasks, bytes and edges equal the CPU's") {
+  const tl::Family family = colsum_family();
+  auto twice = tl::kernel("twice", [](tl::Builder& k) {
+    auto y = k.in(tl::tile(1, width, f32), "y");
+    auto z = k.out(tl::tile(1, width, f32), "z");
+    tl::store(z, y * 2.0);
+  });
+  const std::int32_t total = 4096;
+  std::vector<float> x = random_values(static_cast<std::size_t>(total * width), 31);
+  std::vector<Work> plan;
+  const DescriptorTable<Work> work(plan, "plan");
+  const auto two_stages = [&](const Tensor& X, const Tensor& Y, const Tensor& Z) {
+    return workload("device_enumerated", [&](W& w) {
+      w.parallel_for(DenseDyn(work), [&](Idx i) {
+        auto d = work[i];
+        w.cond(d[&Work::len] > 0, [&] {
+          w.call(family, d[&Work::tier], {X.rows(d[&Work::start], d[&Work::len]), d[&Work::len], Y[d[&Work::out_row]]});
+        });
+      });
+      w.parallel_for(DenseDyn(work), [&](Idx i) { w.call(twice, {Y[i], Z[i]}); });
+    });
+  };
+  Tensor X_host = Tensor::wrap("x", x.data(), DType::f32, {total, width});
+  Tensor Y_host = Tensor::host("y", DType::f32, {512, width}), Z_host = Tensor::host("z", DType::f32, {512, width});
+  Tensor X = Tensor::device("x", DType::f32, {total, width});
+  X.copy_from(x);
+  Tensor Y = Tensor::device("y", DType::f32, {512, width}), Z = Tensor::device("z", DType::f32, {512, width});
+  Program cpu = two_stages(X_host, Y_host, Z_host).task_graph(Deps::stages()).compile(Target::cpu());
+  const std::vector<float> zeros(512 * width, 0.0f);
+  for (const bool graphs : {false, true}) {
+    CAPTURE(graphs);
+    // Rows no task writes keep what they held: start both sides from zeros.
+    for (const Tensor* tensor : {&Y_host, &Z_host, &Y, &Z}) tensor->copy_from(zeros);
+    Program gpu = two_stages(X, Y, Z)
+                      .dispatch(Dispatch::work_steal())
+                      .streams(2)
+                      .task_graph(Deps::stages(), graphs ? Graphs::on() : Graphs::off())
+                      .compile(Target::cuda());
+    for (const auto& [count, seed] : std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {7, 4}}) {
+      CAPTURE(count);
+      plan = random_plan(count, total, seed);
+      for (int i = 0; i < count; i += 5) plan[static_cast<std::size_t>(i)].len = 0;  // no task in these iterations
+      cpu.execute();
+      cpu.synchronize();
+      gpu.execute();
+      gpu.synchronize();
+      const ProgramStats& stats = gpu.stats();
+      CHECK(stats.device_enumerated);
+      CHECK(stats.tasks == cpu.stats().tasks);
+      CHECK(stats.bytes == cpu.stats().bytes);
+      CHECK(stats.edges == cpu.stats().edges);
+      CHECK(stats.transfer_bytes == 0);
+      for (const auto& [host, device] : {std::pair{&Y_host, &Y}, std::pair{&Z_host, &Z}}) {
+        const std::vector<float> want = host->to_vector<float>(), got = device->to_vector<float>();
+        int mismatches = 0;
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          if (std::fabs(got[i] - want[i]) > 1e-5f * std::max(1.0f, std::fabs(want[i]))) ++mismatches;
+        }
+        CHECK(mismatches == 0);
+      }
+    }
+    if (graphs) CHECK(gpu.stats().graph_replays == 1);  // 300 -> 300
+    // A bad descriptor: nothing runs, and synchronize() reports the reference's error.
+    plan = random_plan(8, total, 9);
+    plan[3].start = total;  // rows [4096, 4096 + len) of 4096
+    plan[3].len = 5;
+    gpu.execute();
+    const std::string message = message_of([&] { gpu.synchronize(); });
+    CHECK(message.find("call of 'colsum', argument 'x'") != std::string::npos);
+    plan[3].start = 0;
+    gpu.execute();
+    gpu.synchronize();
+    CHECK(gpu.stats().tasks == 16);
+  }
+}
