@@ -386,10 +386,19 @@ struct CudaTarget::State {
     }
   }
 
+  // The bytes of the control block synchronize() reads: the fault records, and with device
+  // enumeration everything up to the end of its counters.
+  std::size_t read_back_bytes() const {
+    return device_enumerated ? counters_offset + device_execution.counter_bytes : units.size() * sizeof(KernelFault);
+  }
+
   // The arguments, then every launch: other streams fork from `first` and rejoin it at the
-  // end, so that all of it can be one graph captured on `first`.
-  void enqueue_launches(const std::vector<std::vector<int>>& waits) {
+  // end, so that all of it can be one graph captured on `first`. A captured graph also
+  // records the timing events and reads the control block back itself, so that a replay is
+  // one call on the host.
+  void enqueue_launches(const std::vector<std::vector<int>>& waits, bool captured) {
     const cuda::Stream& first = streams[0];
+    if (captured) inputs_ready->record_in_graph(first);
     if (device_enumerated) {
       enqueue_device_enumeration(first);
     } else {
@@ -421,6 +430,10 @@ struct CudaTarget::State {
     for (std::size_t u = 0; u < units.size(); ++u) {
       if (units[u].stream != 0) first.wait(unit_done[u]);
     }
+    if (captured) {
+      all_done->record_in_graph(first);
+      control_buffer->download(fault_staging->data(), read_back_bytes(), first);
+    }
   }
 
   // The graph's nodes and edges: units, their streams and kernels, the waits between them.
@@ -446,7 +459,9 @@ struct CudaTarget::State {
         static_cast<std::int64_t>(kernel_of_base),
         staging ? static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())) : 0,
         address(control_buffer),
-        static_cast<std::int64_t>(control_buffer->bytes())};
+        static_cast<std::int64_t>(control_buffer->bytes()),
+        static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(fault_staging->data())),
+        static_cast<std::int64_t>(read_back_bytes())};
     for (const auto& buffer : scratch) shape.push_back(address(buffer));
     if (device_enumerated) {
       shape.insert(shape.end(), {address(enumeration_inputs), static_cast<std::int64_t>(device_execution.input_bytes),
@@ -726,7 +741,7 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
     if (!s.device_enumerated) waits = s.unit_dependencies();
     if (!s.workload.schedule().graphs.enabled) {
       s.inputs_ready->record(first);
-      s.enqueue_launches(waits);
+      s.enqueue_launches(waits, false);
     } else {
       // The same copies and launches as one CUDA graph: replayed as it is when the shape is
       // the one captured (only argument or table bytes changed), else captured again and
@@ -737,7 +752,7 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
         s.graph_key.clear();  // no graph matches until this capture has succeeded
         s.graph->begin_capture(first);
         try {
-          s.enqueue_launches(waits);
+          s.enqueue_launches(waits, true);
         } catch (...) {
           s.graph->abandon_capture(first);
           throw;
@@ -752,8 +767,7 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
       } else {
         ++stats.graph_replays;
       }
-      s.inputs_ready->record(first);
-      s.graph->launch(first);
+      s.graph->launch(first);  // which records the timing events and reads the control block back
     }
   } catch (...) {
     s.running = false;
@@ -779,8 +793,9 @@ void CudaTarget::synchronize(ProgramStats& stats) {
   if (!s.running) return;
   s.running = false;
   const cuda::Stream& first = s.streams[0];
+  const bool graphs = s.workload.schedule().graphs.enabled;
   // The other streams rejoined the first at the end of the launches: copy results back.
-  s.all_done->record(first);
+  if (!graphs) s.all_done->record(first);
   for (auto& [address, mirror] : s.mirrors) {
     if (!mirror.written) continue;
     const auto bytes = static_cast<std::size_t>(mirror.tensor.footprint_bytes());
@@ -788,9 +803,7 @@ void CudaTarget::synchronize(ProgramStats& stats) {
     stats.transfer_bytes += static_cast<std::int64_t>(bytes);
   }
   const std::size_t fault_bytes = s.units.size() * sizeof(KernelFault);
-  s.control_buffer->download(s.fault_staging->data(),
-                             s.device_enumerated ? s.counters_offset + s.device_execution.counter_bytes : fault_bytes,
-                             first);
+  if (!graphs) s.control_buffer->download(s.fault_staging->data(), s.read_back_bytes(), first);
   first.synchronize();
   s.faults.resize(s.units.size());
   std::memcpy(s.faults.data(), s.fault_staging->data(), fault_bytes);

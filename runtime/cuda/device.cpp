@@ -133,6 +133,12 @@ void Event::record(const Stream& stream) {
   device_->check(device_->driver().api().cuEventRecord(event_, stream.handle()), "cuEventRecord");
 }
 
+void Event::record_in_graph(const Stream& stream) {
+  device_->make_current();
+  device_->check(device_->driver().api().cuEventRecordWithFlags(event_, stream.handle(), CU_EVENT_RECORD_EXTERNAL),
+                 "cuEventRecordWithFlags");
+}
+
 void Event::synchronize() const {
   device_->make_current();
   device_->check(device_->driver().api().cuEventSynchronize(event_), "cuEventSynchronize");

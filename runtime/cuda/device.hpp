@@ -77,6 +77,9 @@ class Event {
   Event& operator=(Event&&) = delete;
 
   void record(const Stream& stream);
+  // Recorded while `stream` is being captured: a node of the graph that records the event
+  // when the graph runs (CU_EVENT_RECORD_EXTERNAL), so that graph replays can be timed.
+  void record_in_graph(const Stream& stream);
   void synchronize() const;
   // Milliseconds from `start` to this event (both recorded and complete).
   float elapsed_since(const Event& start) const;

@@ -48,6 +48,7 @@ namespace pto::cuda {
   X(cuEventCreate, "cuEventCreate")                                                             \
   X(cuEventDestroy, "cuEventDestroy_v2")                                                        \
   X(cuEventRecord, "cuEventRecord")                                                             \
+  X(cuEventRecordWithFlags, "cuEventRecordWithFlags")                                           \
   X(cuEventSynchronize, "cuEventSynchronize")                                                   \
   X(cuEventElapsedTime, "cuEventElapsedTime_v2")                                                \
   X(cuModuleLoadData, "cuModuleLoadData")                                                       \
