@@ -119,15 +119,6 @@ bool has_loop(const std::vector<CompiledStatement>& list) {
   return false;
 }
 
-// Columns: task slots one iteration needs (a condition's branches share theirs).
-int columns_of(const std::vector<CompiledStatement>& list) {
-  int columns = 0;
-  for (const CompiledStatement& s : list) {
-    columns += s.kind == Statement::Kind::call ? 1 : std::max(columns_of(s.body), columns_of(s.otherwise));
-  }
-  return columns;
-}
-
 // Every block the list runs, its call sites' included.
 void for_each_block(const std::vector<CompiledStatement>& list, const std::vector<SiteRecipe>& sites,
                     const std::function<void(const ExprBlock&)>& fn) {

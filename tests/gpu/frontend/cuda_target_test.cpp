@@ -238,7 +238,9 @@ TEST_CASE("#18 CUDA graphs: replay and in-place update give the eager launches' 
   // New contents with the same count (replay as captured), then new counts (the launches'
   // task counts and grids change: the graph is updated or captured again).
   const std::pair<int, std::uint32_t> steps[] = {{300, 1}, {300, 2}, {300, 3}, {400, 4}, {400, 5}, {120, 6}, {300, 7}};
-  for (const auto& [count, seed] : steps) {
+  for (const auto& step : steps) {
+    const int count = step.first;  // (clang 14 cannot capture structured bindings in CAPTURE)
+    const std::uint32_t seed = step.second;
     CAPTURE(count);
     CAPTURE(seed);
     plan = random_plan(count, total, seed);
@@ -302,7 +304,9 @@ TEST_CASE("#18 device enumeration: the kernels read the tables, and results, tas
                       .streams(2)
                       .task_graph(Deps::stages(), graphs ? Graphs::on() : Graphs::off())
                       .compile(Target::cuda());
-    for (const auto& [count, seed] : std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {7, 4}}) {
+    for (const auto& step : std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {7, 4}}) {
+      const int count = step.first;
+      const std::uint32_t seed = step.second;
       CAPTURE(count);
       plan = random_plan(count, total, seed);
       for (int i = 0; i < count; i += 5) plan[static_cast<std::size_t>(i)].len = 0;  // no task in these iterations
