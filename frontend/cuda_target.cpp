@@ -352,10 +352,17 @@ struct CudaTarget::State {
     }
     argument_bytes = bytes;
     grow<std::byte>(argument_buffer, device, bytes);
-    // Control block: one fault record per unit, then one claim counter per unit.
-    grow<std::byte>(control_buffer, device, units.size() * (sizeof(KernelFault) + sizeof(int)));
-    const std::size_t fault_bytes = std::max<std::size_t>(units.size() * sizeof(KernelFault), 1);
-    if (!fault_staging || fault_staging->bytes() < fault_bytes) fault_staging.emplace(device, fault_bytes * 2);
+    grow_control(0);
+  }
+
+  // The control block (one fault record per unit, then one claim counter per unit, then
+  // `counter_bytes` of enumeration counters at counters_offset) and the page-locked memory
+  // synchronize() reads it back into.
+  void grow_control(std::size_t counter_bytes) {
+    counters_offset = (units.size() * (sizeof(KernelFault) + sizeof(int)) + 7) / 8 * 8;
+    grow<std::byte>(control_buffer, device, counters_offset + counter_bytes);
+    const std::size_t read_back = std::max<std::size_t>(read_back_bytes(), 1);
+    if (!fault_staging || fault_staging->bytes() < read_back) fault_staging.emplace(device, read_back * 2);
   }
 
   // The argument copy and the control block's reset, queued (or captured) on `first`.
@@ -557,10 +564,7 @@ struct CudaTarget::State {
     grow<std::byte>(argument_buffer, device, argument_bytes);
     grow<std::int64_t>(task_bytes_buffer, device, total);
     grow<int>(order_buffer, device, total);
-    counters_offset = (units.size() * (sizeof(KernelFault) + sizeof(int)) + 7) / 8 * 8;
-    grow<std::byte>(control_buffer, device, counters_offset + e.counter_bytes);
-    const std::size_t read_back = counters_offset + e.counter_bytes;
-    if (!fault_staging || fault_staging->bytes() < read_back) fault_staging.emplace(device, read_back * 2);
+    grow_control(e.counter_bytes);
   }
 
   // The input copy, the counters' and control block's reset, the enumeration and the claim

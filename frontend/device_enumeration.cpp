@@ -372,13 +372,15 @@ DeviceEnumeration::Planned DeviceEnumeration::plan(CompiledTasks& compiled, cons
     placed.first = out.slots;
     // iterations x columns, checked: a slot index must fit the kernels' int task indices.
     const std::int64_t columns = columns_[static_cast<std::size_t>(s)];
-    if (end - begin > (std::numeric_limits<std::int32_t>::max() - out.slots) / columns) {
+    std::int64_t iterations = 0;
+    if (__builtin_sub_overflow(end, begin, &iterations) ||
+        iterations > (std::numeric_limits<std::int32_t>::max() - out.slots) / columns) {
       throw Error(
-          fmt::format("device enumeration: {} iterations x {} task slots of statement {} exceed 2^31 - 1 "
-                      "slots in one execution",
-                      end - begin, columns, s));
+          fmt::format("device enumeration: statement {} runs from {} to {} with {} task slots per iteration, "
+                      "more than 2^31 - 1 slots in one execution",
+                      s, begin, end, columns));
     }
-    placed.slots = (end - begin) * columns;
+    placed.slots = iterations * columns;
     placed.begin = begin;
     placed.level = stages_ ? s : 0;
     for (const int k : statement_kernels_[static_cast<std::size_t>(s)])

@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
     const double per_task_ns = step * 1e3 / static_cast<double>(stats.tasks);
     const double enumerate = pto::bench::median(enumerate_us), submit = pto::bench::median(submit_us);
     fmt::print("  {:<28}{:>8}{:>8}{:>12.1f}{:>12.1f}{:>12.1f}{:>12.1f}{:>10.2f}{:>12.1f}{:>10.1f}\n", name, stats.tasks,
-               stats.edges, step, enumerate, submit, per_task_ns, step / limit_us, floor, floor > 0 ? step / floor : 0.0);
+               stats.edges, step, enumerate, submit, per_task_ns, step / limit_us, floor,
+               floor > 0 ? step / floor : 0.0);
     out["configurations"].push_back({{"name", name},
                                      {"tasks", stats.tasks},
                                      {"edges", stats.edges},

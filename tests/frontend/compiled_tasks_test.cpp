@@ -123,22 +123,6 @@ std::vector<Item> random_items(std::mt19937& rng, std::int64_t rows, std::int64_
   return items;
 }
 
-tl::Family colsum_family() {
-  return tl::family("colsum", {4, 8}, [](tl::Builder& k, std::int64_t block) {
-    auto x = k.in(tl::global(f32, {tl::dyn, width}), "x");
-    auto len = k.scalar(i32, "len");
-    tl::store(k.out(tl::tile(1, width, f32), "y"), tl::colsum(tl::load(x, 0, 0, block, width, len, width)));
-  });
-}
-
-tl::KernelInstance scale_kernel() {
-  return tl::kernel("scale", [](tl::Builder& k) {
-    auto x = k.in(tl::tile(1, width, f32), "x");
-    auto y = k.out(tl::tile(1, width, f32), "y");
-    tl::store(y, x * k.scalar(f32, "alpha"));
-  });
-}
-
 tl::KernelInstance add_kernel() {
   return tl::kernel("accumulate", [](tl::Builder& k) {
     auto x = k.in(tl::tile(1, width, f32), "x");
@@ -151,8 +135,8 @@ tl::KernelInstance add_kernel() {
 
 TEST_CASE("#18 the compiled task list equals the reference enumeration: kernels, slots, bytes, keys, predecessors") {
   constexpr std::int64_t rows = 32, heads = 3, out_rows = 6;
-  const tl::Family colsum = colsum_family();
-  const tl::KernelInstance scale = scale_kernel(), accumulate = add_kernel();
+  const tl::Family colsum = test::colsum_family(width);
+  const tl::KernelInstance scale = test::scale_kernel(width), accumulate = add_kernel();
   std::vector<float> x(static_cast<std::size_t>(rows * heads * width), 1.0f);
   std::vector<float> shared(static_cast<std::size_t>(2 * out_rows * width), 0.0f);
   std::vector<std::int32_t> indptr = {0, 2, 2, 5}, indices = {1, 0, 2, 2, 1};
@@ -202,7 +186,7 @@ TEST_CASE("#18 the compiled task list equals the reference enumeration: kernels,
 }
 
 TEST_CASE("#18 Deps::infer tracks only tensors a call writes, in cells where every view is made of whole cells") {
-  const tl::KernelInstance scale = scale_kernel();
+  const tl::KernelInstance scale = test::scale_kernel(width);
   std::vector<float> x(64 * width, 1.0f);
   Tensor X = Tensor::wrap("x", x.data(), DType::f32, {64, width});
   Tensor Y = Tensor::host("y", DType::f32, {64, width});
@@ -224,7 +208,7 @@ TEST_CASE(
     "#18 re-execution with new lengths, growing and shrinking descriptor counts and new tables equals a fresh "
     "Program") {
   constexpr std::int64_t rows = 48, heads = 2, out_rows = 16;
-  const tl::Family colsum = colsum_family();
+  const tl::Family colsum = test::colsum_family(width);
   std::vector<float> x = test::random_values(static_cast<std::size_t>(rows * heads * width), 7, 2.0f);
   std::mt19937 rng(7);
   for (const Target target : {Target::interpreter(), Target::cpu()}) {
@@ -267,7 +251,7 @@ TEST_CASE(
 }
 
 TEST_CASE("#18 a failed check reports the reference enumerator's error, and the Program runs again once fixed") {
-  const tl::Family colsum = colsum_family();
+  const tl::Family colsum = test::colsum_family(width);
   std::vector<float> x(16 * width, 1.0f);
   std::vector<Item> items = {{0, 0, 0, 2, 3, 0}};
   Tensor X = Tensor::wrap("x", x.data(), DType::f32, {16, 1, width});

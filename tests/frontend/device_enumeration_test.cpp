@@ -10,6 +10,7 @@
 #include "frontend/device_enumeration.hpp"
 #include "frontend/tables.hpp"
 #include "runtime/cuda/nvrtc_compiler.hpp"
+#include "tests/frontend/workload_test_util.hpp"
 
 using namespace pto;
 using tl::f32;
@@ -23,27 +24,11 @@ struct Item {
   std::int32_t tier, start, len, row, flag;
 };
 
-tl::Family colsum_family() {
-  return tl::family("colsum", {4, 8}, [](tl::Builder& k, std::int64_t block) {
-    auto x = k.in(tl::global(f32, {tl::dyn, width}), "x");
-    auto len = k.scalar(i32, "len");
-    tl::store(k.out(tl::tile(1, width, f32), "y"), tl::colsum(tl::load(x, 0, 0, block, width, len, width)));
-  });
-}
-
-tl::KernelInstance scale_kernel() {
-  return tl::kernel("scale", [](tl::Builder& k) {
-    auto x = k.in(tl::tile(1, width, f32), "x");
-    auto y = k.out(tl::tile(1, width, f32), "y");
-    tl::store(y, x * k.scalar(f32, "alpha"));
-  });
-}
-
 }  // namespace
 
 TEST_CASE("#18 device enumeration: the workloads it takes, kernels NVRTC compiles, and the input block") {
-  const tl::Family colsum = colsum_family();
-  const tl::KernelInstance scale = scale_kernel();
+  const tl::Family colsum = test::colsum_family(width);
+  const tl::KernelInstance scale = test::scale_kernel(width);
   std::vector<Item> items = {{0, 0, 3, 0, 0}, {1, 2, 7, 1, 1}, {0, 5, 0, 2, 0}};
   std::vector<float> x(16 * width, 1.0f);
   Tensor X = Tensor::wrap("x", x.data(), DType::f32, {16, width});

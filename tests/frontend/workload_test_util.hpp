@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "dsl/builder.hpp"
 
 namespace pto::test {
 
@@ -28,6 +29,25 @@ inline std::string message_of(const std::function<void()>& fn) {
     return error.what();
   }
   return "(no error)";
+}
+
+// Column sums of `len` rows of a [?, width] f32 global: one tier per block height in
+// `blocks`, rows past len masked (parameters x, len, y).
+inline tl::Family colsum_family(std::int64_t width, std::vector<std::int64_t> blocks = {4, 8}) {
+  return tl::family("colsum", std::move(blocks), [width](tl::Builder& k, std::int64_t block) {
+    auto x = k.in(tl::global(tl::f32, {tl::dyn, width}), "x");
+    auto len = k.scalar(tl::i32, "len");
+    tl::store(k.out(tl::tile(1, width, tl::f32), "y"), tl::colsum(tl::load(x, 0, 0, block, width, len, width)));
+  });
+}
+
+// y = x * alpha over one [1, width] f32 row (parameters x, y, alpha).
+inline tl::KernelInstance scale_kernel(std::int64_t width) {
+  return tl::kernel("scale", [width](tl::Builder& k) {
+    auto x = k.in(tl::tile(1, width, tl::f32), "x");
+    auto y = k.out(tl::tile(1, width, tl::f32), "y");
+    tl::store(y, x * k.scalar(tl::f32, "alpha"));
+  });
 }
 
 }  // namespace pto::test
