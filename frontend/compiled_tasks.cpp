@@ -276,28 +276,8 @@ struct CompiledTasks::State {
     after.assign(1, id);
   }
 
-  bool resolve_view(const ArgRecipe& arg, const ExprBlock& r, ArgSlot& slot, std::int64_t& bytes) {
-    for (const ArgRecipe::Bound& check : arg.bounds) {
-      if (!View::in_bounds(r[check.value], r[check.count], r[check.extent])) return false;
-    }
-    slot.data = arg.base + r[arg.offset] * arg.element;
-    if (arg.rank == 0) {
-      slot.rows = slot.cols = slot.stride = 1;
-    } else if (arg.rank == 1) {
-      slot.rows = 1;
-      slot.cols = slot.stride = r[arg.cols];
-    } else {
-      slot.rows = r[arg.rows];
-      slot.cols = r[arg.cols];
-      slot.stride = arg.row_stride != 0 ? arg.row_stride : slot.cols;  // TensorView::stride()
-    }
-    // check_binding's shape rules.
-    if (slot.rows < 0 || slot.cols < 0 || slot.stride < slot.cols) return false;
-    if ((arg.want_rows != ir::dynamic_extent && arg.want_rows != slot.rows) ||
-        (arg.want_cols != ir::dynamic_extent && arg.want_cols != slot.cols)) {
-      return false;
-    }
-    bytes += slot.rows * slot.cols * arg.element;
+  bool resolve_view(const ArgRecipe& arg, const ExprBlock& block, ArgSlot& slot, std::int64_t& bytes) {
+    if (!resolve_view_slot(arg, block.registers(), slot, bytes)) return false;
     if (deps == Deps::Kind::infer && arg.tracked && arg.cell_region >= 0) {
       const auto offset = static_cast<std::int64_t>(static_cast<const std::byte*>(slot.data) - arg.base);
       const std::int64_t row_bytes = slot.cols * arg.element, stride_bytes = slot.stride * arg.element;
@@ -316,25 +296,6 @@ struct CompiledTasks::State {
       if (arg.reads) reads.push_back(range);
       if (arg.writes) writes.push_back(range);
     }
-    return true;
-  }
-
-  static bool resolve_scalar(const ArgRecipe& arg, const ExprBlock& r, ArgSlot& slot) {
-    if (arg.kind == ArgRecipe::Kind::number) {
-      slot.number = arg.number;
-      return true;
-    }
-    const std::int64_t value = r[arg.value];
-    if (arg.to_number) {
-      slot.number = static_cast<double>(value);
-      return !arg.check_float || ir::check_number(arg.param_dtype, slot.number).empty();
-    }
-    if (arg.check_i32 &&
-        (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max())) {
-      return false;
-    }
-    slot.integer = value;
-    slot.number = static_cast<double>(value);
     return true;
   }
 
@@ -364,7 +325,7 @@ struct CompiledTasks::State {
         if (!resolve_view(arg, site.block, slots[i], node.bytes)) return false;
         out.used[static_cast<std::size_t>(arg.tensor)] = 1;
         if (arg.writes) out.written[static_cast<std::size_t>(arg.tensor)] = 1;
-      } else if (!resolve_scalar(arg, site.block, slots[i])) {
+      } else if (!resolve_scalar_slot(arg, site.block.registers(), slots[i])) {
         return false;
       }
     }

@@ -14,6 +14,7 @@
 #include "frontend/compiled_tasks.hpp"
 #include "frontend/device_enumeration.hpp"
 #include "frontend/program.hpp"
+#include "frontend/task_recipes.hpp"
 #include "runtime/arg_slot.hpp"
 #include "runtime/cuda/cuda_kernel.hpp"
 #include "runtime/cuda/device.hpp"
@@ -609,21 +610,6 @@ struct CudaTarget::State {
 
   // The edges the host's enumeration of Deps::stages would have made for these task counts:
   // each stage's tasks follow the one before through a join when it has several.
-  std::int64_t stage_edges(const std::vector<std::int64_t>& tasks_per_statement) const {
-    if (workload.schedule().deps.kind != Deps::Kind::stages) return 0;
-    std::int64_t edges = 0, after = 0;
-    for (const std::int64_t tasks : tasks_per_statement) {
-      edges += tasks * after;
-      if (tasks > 1) {
-        edges += tasks;  // into the join
-        after = 1;
-      } else if (tasks == 1) {
-        after = 1;
-      }
-    }
-    return edges;
-  }
-
   void raise_first_fault() const {
     for (std::size_t u = 0; u < units.size(); ++u) {
       const KernelFault& fault = faults[u];
@@ -820,7 +806,7 @@ void CudaTarget::synchronize(ProgramStats& stats) {
     if (counts.failed) throw_enumeration_error(s.workload, s.device_sizes);
     stats.tasks = counts.tasks;
     stats.bytes = counts.bytes;
-    stats.edges = s.stage_edges(counts.per_statement);
+    stats.edges = stage_join_edges(s.workload.schedule().deps.kind, counts.per_statement);
     if (!stats.tasks_per_stream.empty()) {
       for (const Unit& unit : s.units)
         stats.tasks_per_stream[static_cast<std::size_t>(unit.stream)] +=

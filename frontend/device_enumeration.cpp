@@ -111,36 +111,6 @@ std::string hex_double(double value) {
   return fmt::format("{:a}", value);  // exact (a C++17 hexadecimal floating literal)
 }
 
-bool has_loop(const std::vector<CompiledStatement>& list) {
-  for (const CompiledStatement& s : list) {
-    if (s.kind != Statement::Kind::call && s.kind != Statement::Kind::when) return true;
-    if (has_loop(s.body) || has_loop(s.otherwise)) return true;
-  }
-  return false;
-}
-
-// Every block the list runs, its call sites' included.
-void for_each_block(const std::vector<CompiledStatement>& list, const std::vector<SiteRecipe>& sites,
-                    const std::function<void(const ExprBlock&)>& fn) {
-  for (const CompiledStatement& s : list) {
-    if (s.kind == Statement::Kind::call) {
-      fn(sites[static_cast<std::size_t>(s.site)].block);
-    } else {
-      fn(s.block);
-      for_each_block(s.body, sites, fn);
-      for_each_block(s.otherwise, sites, fn);
-    }
-  }
-}
-
-void for_each_site(const std::vector<CompiledStatement>& list, const std::function<void(int)>& fn) {
-  for (const CompiledStatement& s : list) {
-    if (s.kind == Statement::Kind::call) fn(s.site);
-    for_each_site(s.body, fn);
-    for_each_site(s.otherwise, fn);
-  }
-}
-
 class Renderer {
  public:
   Renderer(const CompiledTasks& compiled, Words words) : compiled_(compiled), words_(words) {}
@@ -248,29 +218,17 @@ std::string DeviceEnumeration::unsupported(const Workload& workload, const Compi
 }
 
 std::string DeviceEnumeration::unsupported_structure(const Workload& workload, const CompiledTasks& compiled) {
-  const Schedule& schedule = workload.schedule();
-  if (schedule.dispatch.kind != Dispatch::Kind::work_steal) return "only Dispatch::work_steal() (a persistent kernel)";
-  if (schedule.deps.kind == Deps::Kind::infer)
-    return "Deps::infer finds dependencies from the views' bytes on the host";
-  if (schedule.timing.kind != Timing::Kind::immediate) return "Timing::batched splits launches on the host";
+  if (workload.schedule().dispatch.kind != Dispatch::Kind::work_steal)
+    return "only Dispatch::work_steal() (a persistent kernel)";
+  if (std::string problem = stage_structure_problem(workload, compiled); !problem.empty()) return problem;
+  std::string problem;
   for (const CompiledStatement& s : compiled.statements()) {
-    if (s.kind != pto::Statement::Kind::parallel_for) return "a top-level statement that is not a parallel_for";
-    if (!s.block.invariant(s.first) || !s.block.invariant(s.second)) return "a loop whose bounds vary";
-    if (has_loop(s.body)) return "a loop inside a parallel_for body";
-    std::string problem;
-    for_each_block(s.body, compiled.sites(), [&](const ExprBlock& block) {
-      for (const int slot : block.vars_read())
-        if (slot != s.slot) problem = "an index expression reading another loop's index";
-    });
     for_each_site(s.body, [&](int site) {
-      for (const ArgRecipe& arg : compiled.sites()[static_cast<std::size_t>(site)].args) {
-        if (arg.fails) problem = "an argument its parameter rejects";
+      for (const ArgRecipe& arg : compiled.sites()[static_cast<std::size_t>(site)].args)
         if (arg.check_float && arg.param_dtype != DType::f32) problem = "an integer bound to a non-f32 float scalar";
-      }
     });
-    if (!problem.empty()) return problem;
   }
-  return {};
+  return problem;
 }
 
 DeviceEnumeration::DeviceEnumeration(const Workload& workload, const CompiledTasks& compiled, int slots_per_task)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <limits>
 
 #include "frontend/expr_node.hpp"
@@ -31,7 +32,11 @@ int ExprBlock::emit(const Instruction& instruction, bool varies) {
   if (inserted) {
     code_.push_back(instruction);
     varies_.push_back(varies ? 1 : 0);
-    (varies ? varying_ : invariant_).push_back(found->second);
+    if (varies) {
+      steps_.push_back(step_of(instruction, found->second));
+    } else {
+      invariant_.push_back(found->second);
+    }
     registers_.push_back(0);
   }
   return found->second;
@@ -85,8 +90,7 @@ int ExprBlock::add(const Expr& expr, ExprLeaves& leaves) {
   return emit(instruction, varies);
 }
 
-bool ExprBlock::execute(const Instruction& c, const CodeInputs& in, std::int64_t& out) const {
-  const std::int64_t* r = registers_.data();
+bool ExprBlock::execute(const Instruction& c, const CodeInputs& in, const std::int64_t* r, std::int64_t& out) {
   switch (c.op) {
     case Op::constant: out = c.immediate; return true;
     case Op::var: out = in.vars[c.a]; return true;
@@ -113,7 +117,7 @@ void ExprBlock::prepare(const CodeInputs& in) const {
   prepared_ = true;
   for (const int i : invariant_) {
     const auto at = static_cast<std::size_t>(i);
-    if (!execute(code_[at], in, registers_[at])) {
+    if (!execute(code_[at], in, registers_.data(), registers_[at])) {
       prepared_ = false;  // reported by run(), if the block is reached at all
       return;
     }
@@ -121,10 +125,111 @@ void ExprBlock::prepare(const CodeInputs& in) const {
 }
 
 bool ExprBlock::run(const CodeInputs& in) const {
+  return run(in, registers_.data());
+}
+
+void ExprBlock::copy_registers(std::int64_t* out) const noexcept {
+  std::copy(registers_.begin(), registers_.end(), out);
+}
+
+namespace {
+
+// Step codes: the leaves, then a field per IntKind, then a binary operator per ExprOp.
+enum StepCode : std::uint8_t { step_var, step_size, step_rows, step_not, step_field };
+constexpr int int_kinds = 8;
+constexpr std::uint8_t step_binary = step_field + int_kinds;
+
+template <typename T>
+bool read_field(const CodeInputs& in, std::int32_t table_index, std::int64_t row, std::int64_t offset,
+                std::int64_t& out) {
+  const TableSnapshot& table = in.tables[table_index];
+  if (row < 0 || row >= table.rows) return false;
+  T value;
+  std::memcpy(&value, table.data + static_cast<std::size_t>(row) * table.row_bytes + static_cast<std::size_t>(offset),
+              sizeof(T));
+  out = static_cast<std::int64_t>(value);
+  return true;
+}
+
+}  // namespace
+
+ExprBlock::Step ExprBlock::step_of(const Instruction& c, int out) {
+  Step step;
+  step.out = out;
+  step.a = c.a;
+  step.b = c.b;
+  step.immediate = c.immediate;
+  switch (c.op) {
+    case Op::constant:  // never varies
+    case Op::var: step.code = step_var; break;
+    case Op::size: step.code = step_size; break;
+    case Op::table_rows: step.code = step_rows; break;
+    case Op::logical_not: step.code = step_not; break;
+    case Op::field: step.code = static_cast<std::uint8_t>(step_field + static_cast<int>(c.kind)); break;
+    case Op::binary: step.code = static_cast<std::uint8_t>(step_binary + c.binary); break;
+  }
+  return step;
+}
+
+// The switch over every code inlines apply_expr_op with a constant operator, so each case
+// is the operation itself.
+bool ExprBlock::run(const CodeInputs& in, std::int64_t* registers) const {
   if (!prepared_) return false;
-  for (const int i : varying_) {
-    const auto at = static_cast<std::size_t>(i);
-    if (!execute(code_[at], in, registers_[at])) return false;
+  std::int64_t* r = registers;
+  for (const Step& s : steps_) {
+    std::int64_t& v = r[s.out];
+    bool ok = true;
+    switch (s.code) {
+      case step_var: v = in.vars[s.a]; break;
+      case step_size:
+        ok = in.bound[s.a];
+        v = in.sizes[s.a];
+        break;
+      case step_rows: v = in.tables[s.a].rows; break;
+      case step_not: v = r[s.a] == 0 ? 1 : 0; break;
+      case step_field + static_cast<int>(IntKind::i8):
+        ok = read_field<std::int8_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::u8):
+        ok = read_field<std::uint8_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::i16):
+        ok = read_field<std::int16_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::u16):
+        ok = read_field<std::uint16_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::i32):
+        ok = read_field<std::int32_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::u32):
+        ok = read_field<std::uint32_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::i64):
+        ok = read_field<std::int64_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_field + static_cast<int>(IntKind::u64):
+        ok = read_field<std::uint64_t>(in, s.a, r[s.b], s.immediate, v);
+        break;
+      case step_binary + ExprOp::add: ok = apply_expr_op(ExprOp::add, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::sub: ok = apply_expr_op(ExprOp::sub, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::mul: ok = apply_expr_op(ExprOp::mul, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::div_: ok = apply_expr_op(ExprOp::div_, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::mod: ok = apply_expr_op(ExprOp::mod, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::lt: ok = apply_expr_op(ExprOp::lt, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::le: ok = apply_expr_op(ExprOp::le, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::gt: ok = apply_expr_op(ExprOp::gt, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::ge: ok = apply_expr_op(ExprOp::ge, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::eq: ok = apply_expr_op(ExprOp::eq, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::ne: ok = apply_expr_op(ExprOp::ne, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::bit_and: ok = apply_expr_op(ExprOp::bit_and, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::logical_and: ok = apply_expr_op(ExprOp::logical_and, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::logical_or: ok = apply_expr_op(ExprOp::logical_or, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::min_: ok = apply_expr_op(ExprOp::min_, r[s.a], r[s.b], v); break;
+      case step_binary + ExprOp::max_: ok = apply_expr_op(ExprOp::max_, r[s.a], r[s.b], v); break;
+      default: v = 0; break;  // apply_expr_op's answer for an operator it does not know
+    }
+    if (!ok) return false;
   }
   return true;
 }

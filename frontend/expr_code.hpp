@@ -65,6 +65,12 @@ class ExprBlock {
   // in prepare()).
   bool run(const CodeInputs& in) const;
   std::int64_t operator[](int reg) const noexcept { return registers_[static_cast<std::size_t>(reg)]; }
+  // The same on registers of the caller's (size() of them, copied from the block's after
+  // prepare() with copy_registers): several threads run one prepared block at once.
+  void copy_registers(std::int64_t* out) const noexcept;
+  const std::int64_t* registers() const noexcept { return registers_.data(); }
+  bool prepared() const noexcept { return prepared_; }  // whether the last prepare() succeeded
+  bool run(const CodeInputs& in, std::int64_t* registers) const;
   // Whether no loop index reaches register `reg` (prepare() computes it).
   bool invariant(int reg) const noexcept { return varies_[static_cast<std::size_t>(reg)] == 0; }
 
@@ -93,12 +99,21 @@ class ExprBlock {
     int a = 0, b = 0;             // var slot / size / table index; operand registers
     std::int64_t immediate = 0;   // constant; field byte offset
   };
+  // A varying instruction as run() executes it: the operation, and a field's integer kind or
+  // a binary operator, in one code (one dispatch per instruction), with the register it writes.
+  struct Step {
+    std::uint8_t code = 0;
+    std::int32_t out = 0, a = 0, b = 0;
+    std::int64_t immediate = 0;
+  };
   int emit(const Instruction& instruction, bool varies);
-  bool execute(const Instruction& c, const CodeInputs& in, std::int64_t& out) const;
+  static bool execute(const Instruction& c, const CodeInputs& in, const std::int64_t* r, std::int64_t& out);
+  static Step step_of(const Instruction& c, int out);
 
   std::vector<Instruction> code_;
-  std::vector<char> varies_;              // per instruction: a loop index reaches it
-  std::vector<int> invariant_, varying_;  // instruction indices, in order
+  std::vector<char> varies_;    // per instruction: a loop index reaches it
+  std::vector<int> invariant_;  // instruction indices, in order
+  std::vector<Step> steps_;     // the varying instructions, in order
   mutable std::vector<std::int64_t> registers_;
   mutable bool prepared_ = true;  // whether prepare() succeeded
   // Value numbering while the block is built: one register per distinct instruction.

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "dsl/interpreter.hpp"
 #include "frontend/compiled_tasks.hpp"
+#include "frontend/worker_enumeration.hpp"
 #include "runtime/arg_slot.hpp"
 #include "runtime/build_config.hpp"
 #include "runtime/cpu/cpu_kernel.hpp"
@@ -29,7 +30,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-using Runner = std::function<void(const ArgSlot*)>;  // one checked slot per parameter (TaskList::slots)
+using Runner = WorkerEnumeration::Runner;  // one checked slot per parameter (TaskList::slots)
 
 }  // namespace
 
@@ -47,6 +48,12 @@ struct Program::Impl {
   std::vector<std::string> readable_sizes;
   std::optional<CompiledTasks> compiled;  // host targets
   TaskList list;                          // the execution in flight (tasks read their slots here)
+  // Where the workload's shape allows: the workers enumerate their own tasks
+  // (frontend/worker_enumeration.hpp); `on_workers` when the execution in flight does, with
+  // the sizes it ran with (for the reference enumerator's error).
+  std::unique_ptr<WorkerEnumeration> worker_enumeration;
+  bool on_workers = false;
+  SizeBindings executed_sizes;
   // Declared after the executor, the runners and the list, so destroyed first: its
   // destructor waits for the tasks that use them. One graph for every execution, reset
   // between them (TaskGraph::reset keeps its memory).
@@ -96,6 +103,31 @@ struct Program::Impl {
       const ArgSlot* slots = list.slots.data() + node.first_slot;
       graph->add([runner, slots] { (*runner)(slots); }, options);
     }
+  }
+
+  // Worker enumeration (frontend/worker_enumeration.hpp): the invariant parts and the
+  // bounds here, one claim loop per worker; false when this execution needs the task list.
+  bool execute_on_workers() {
+    on_workers = false;
+    const WorkerEnumeration::Planned planned = worker_enumeration->begin(sizes);
+    if (planned == WorkerEnumeration::Planned::failed) throw_enumeration_error(workload, sizes);
+    if (planned == WorkerEnumeration::Planned::on_host) return false;
+    const auto enumerated = Clock::now();
+    stats.enumerate_ms = std::chrono::duration<double, std::milli>(enumerated - started).count();
+    executed_sizes = sizes;
+    graph->reset();
+    TaskOptions options;
+    options.name = "claim loop";
+    for (int loop = 0; loop < worker_enumeration->claim_loops(); ++loop) {
+      graph->add([this, loop] { worker_enumeration->work(loop, executor->current_worker()); }, options);
+    }
+    graph->seal();
+    stats.submit_ms = ms_since(enumerated);
+    on_workers = true;
+    running = true;
+    ++stats.executions;
+    stats.workers_enumerated = true;
+    return true;
   }
 
   // The host targets read host memory: a device tensor is an error naming it.
@@ -160,6 +192,10 @@ Program::Program(const Workload& workload, Target target) : impl_(std::make_uniq
   p.stats.compile_ms = ms_since(start);
   p.executor = std::make_unique<sched::Executor>(executor_options);
   p.graph = std::make_unique<TaskGraph>(*p.executor, graph_options(schedule));
+  if (WorkerEnumeration::unsupported(workload, *p.compiled).empty()) {
+    p.worker_enumeration =
+        std::make_unique<WorkerEnumeration>(p.workload, *p.compiled, p.runners, p.executor->workers());
+  }
 }
 
 // The task graph's destructor seals it and waits for its tasks (errors are dropped).
@@ -199,6 +235,7 @@ void Program::execute() {
   }
 #endif
   p.steals_before = p.executor->stats().steals();
+  if (p.worker_enumeration && p.execute_on_workers()) return;
   if (!p.compiled->enumerate(p.sizes, p.list)) throw_enumeration_error(p.workload, p.sizes);
   const auto enumerated = Clock::now();
   p.stats.enumerate_ms = std::chrono::duration<double, std::milli>(enumerated - p.started).count();
@@ -218,6 +255,7 @@ void Program::execute() {
   p.stats.submit_ms = ms_since(enumerated);
   p.running = true;
   ++p.stats.executions;
+  p.stats.workers_enumerated = false;
   p.stats.tasks = p.list.tasks;
   p.stats.bytes = p.list.bytes;
 }
@@ -245,11 +283,24 @@ void Program::synchronize() {
     error = std::current_exception();
   }
   p.stats.execute_ms = ms_since(p.started);
+  p.stats.steals = p.executor->stats().steals() - p.steals_before;
+  if (p.on_workers) {
+    const WorkerEnumeration::Totals totals = p.worker_enumeration->totals(p.executor->workers());
+    p.stats.tasks = totals.tasks;
+    p.stats.bytes = totals.bytes;
+    p.stats.edges = totals.edges;
+    p.stats.tasks_per_worker = totals.per_worker;
+    p.stats.tasks_per_stream = totals.per_stream;
+    if (error) std::rethrow_exception(error);
+    // A task's check failed (the claims stopped): the reference enumerator names it, as
+    // execute() would have on the task list.
+    if (p.worker_enumeration->failed()) throw_enumeration_error(p.workload, p.executed_sizes);
+    return;
+  }
   const GraphStats graph_stats = p.graph->stats();
   p.stats.tasks_per_worker = graph_stats.tasks_per_worker;
   p.stats.tasks_per_stream = graph_stats.tasks_per_stream;
   p.stats.edges = graph_stats.explicit_edges + graph_stats.inferred_edges;
-  p.stats.steals = p.executor->stats().steals() - p.steals_before;
   if (p.workload.schedule().trace.enabled) last_trace_ = p.graph->trace();
   if (error) std::rethrow_exception(error);
 }
@@ -279,6 +330,7 @@ std::string ProgramStats::to_string() const {
                        device_ms, device_gb_per_s(), static_cast<double>(transfer_bytes) / 1e6,
                        device_enumerated ? ", tasks enumerated on the device" : "");
   }
+  if (workers_enumerated) out += ", tasks enumerated by the workers";
   if (graph_captures + graph_updates + graph_replays > 0) {
     out += fmt::format(", CUDA graphs: {} captured, {} updated, {} replayed", graph_captures, graph_updates,
                        graph_replays);
@@ -309,6 +361,7 @@ nlohmann::json ProgramStats::to_json() const {
           {"device_gb_per_s", device_gb_per_s()},
           {"transfer_bytes", transfer_bytes},
           {"device_enumerated", device_enumerated},
+          {"workers_enumerated", workers_enumerated},
           {"graph_captures", graph_captures},
           {"graph_updates", graph_updates},
           {"graph_replays", graph_replays}};

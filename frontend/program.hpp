@@ -51,15 +51,19 @@ struct ProgramStats {
   // (Deps::infer, exact for strided views) and from stage and for_each order.
   std::int64_t edges = 0;
   double gb_per_s() const { return execute_ms > 0 ? static_cast<double>(bytes) / (execute_ms * 1e6) : 0.0; }
+  // The host targets: whether the last execution's tasks were enumerated by the workers that
+  // ran them (docs/workloads.md, "Worker enumeration"): no task graph, nothing per task on
+  // the thread that called execute().
+  bool workers_enumerated = false;
   // The CUDA target only (zero elsewhere):
   std::int64_t launches = 0;        // kernel launches of the last execution
   double device_ms = 0.0;           // GPU time from the inputs on the device to the last launch's end
   std::int64_t transfer_bytes = 0;  // host tensors copied to the device and back
-  // Graphs::on(), over all executions: graphs captured and instantiated, captured and
-  // updated in place (same topology, new parameters), and replayed as they were.
   // Whether the last execution's tasks were enumerated on the device (docs/workloads.md,
   // "Device enumeration"): the kernels read the descriptor tables themselves.
   bool device_enumerated = false;
+  // Graphs::on(), over all executions: graphs captured and instantiated, captured and
+  // updated in place (same topology, new parameters), and replayed as they were.
   std::int64_t graph_captures = 0;
   std::int64_t graph_updates = 0;
   std::int64_t graph_replays = 0;

@@ -6,8 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
+#include "core/kernel_abi.hpp"
 #include "dsl/ir.hpp"
 #include "frontend/expr_code.hpp"
 #include "frontend/workload.hpp"
@@ -63,5 +66,30 @@ struct CompiledStatement {
   std::vector<CompiledStatement> body, otherwise;
   int site = -1;
 };
+
+// One argument's slot for one task, from its site block's registers `r`: a view's bounds,
+// address, extents and check_binding's shape rules (its element bytes added to `bytes`), a
+// scalar's value and range; false when a check fails (the reference enumerator names it).
+bool resolve_view_slot(const ArgRecipe& arg, const std::int64_t* r, ArgSlot& slot, std::int64_t& bytes);
+bool resolve_scalar_slot(const ArgRecipe& arg, const std::int64_t* r, ArgSlot& slot);
+
+// Walks over a statement list (bodies and branches included).
+bool has_loop(const std::vector<CompiledStatement>& list);
+void for_each_block(const std::vector<CompiledStatement>& list, const std::vector<SiteRecipe>& sites,
+                    const std::function<void(const ExprBlock&)>& fn);
+void for_each_site(const std::vector<CompiledStatement>& list, const std::function<void(int)>& fn);
+
+class CompiledTasks;
+// Why the executing side cannot enumerate `workload`'s tasks itself (empty: it can; the
+// device enumeration and the CPU workers' share these rules): top-level parallel_for loops
+// with execution-invariant bounds whose bodies are conditions and calls reading only their
+// own loop's index, Deps::stages or Deps::none, Dispatch::work_steal, Timing::immediate, and
+// no argument known bad when compiled.
+std::string stage_structure_problem(const Workload& workload, const CompiledTasks& compiled);
+
+// The dependency edges the compiled task list would have made for Deps::stages with this
+// many tasks per top-level statement (a stage of several tasks joins into one node, which
+// the next stage's tasks follow): what ProgramStats::edges reports when nobody built them.
+std::int64_t stage_join_edges(Deps::Kind deps, const std::vector<std::int64_t>& tasks_per_statement);
 
 }  // namespace pto

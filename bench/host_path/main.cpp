@@ -1,15 +1,17 @@
 // bench_host_path: what a Program's re-execution costs the host, on the CPU target.
 //
 // The flagship's Program (examples/flashinfer_decode: its plan's descriptors through the tier
-// family, then the merges; Deps::infer, dispatch(work_steal), streams(4)) is built with
+// family, then the merges; Deps::stages, dispatch(work_steal), streams(4)) is built with
 // empty kernels of the same parameters, so execute() + synchronize() is all host: reading
-// the descriptor table, evaluating the index expressions into argument slots, dependency
-// inference, the task graph and the workers' scheduling. Per configuration (the seed's 16
-// requests, contiguous and paged; the same lengths x 8 requests) it reports the median over
-// --repeats steps after warm-up, with its host parts (enumerate: the compiled task list;
-// submit: the task graph), per task, its ratio to the 100 us that issue #18 sets for the seed on 2 workers,
-// and the floor measured in the same run: the same number of kernel calls made directly on
-// one thread (what any runtime must at least spend on calling the kernels).
+// the descriptor table, evaluating the index expressions into argument slots, and the
+// workers' scheduling (the workers enumerate their own tasks: docs/workloads.md, "Worker
+// enumeration"; the "by" column says whether they did, or the task list and task graph
+// ran). Per configuration (the seed's 16 requests, contiguous and paged; the same lengths x
+// 8 requests) it reports the median over --repeats steps after warm-up, with its parts on
+// the submitting thread (enumerate, submit), per task, its ratio to the 100 us that issue
+// #18 sets for the seed on 2 workers, and the floor measured in the same run: the same
+// number of kernel calls made directly on one thread (what any runtime must at least spend
+// on calling the kernels).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -101,8 +103,8 @@ int main(int argc, char** argv) {
   out["limit_us"] = limit_us;
   fmt::print("bench_host_path: CPU target (one worker per hardware thread), empty kernels, median of {} steps\n\n",
              repeats);
-  fmt::print("  {:<28}{:>8}{:>8}{:>12}{:>12}{:>12}{:>12}{:>10}{:>12}{:>10}\n", "configuration", "tasks", "edges",
-             "step us", "enumerate", "submit", "ns/task", "/ 100 us", "floor us", "/ floor");
+  fmt::print("  {:<28}{:>8}{:>8}{:>10}{:>12}{:>12}{:>12}{:>12}{:>10}{:>12}{:>10}\n", "configuration", "tasks", "edges",
+             "by", "step us", "enumerate", "submit", "ns/task", "/ 100 us", "floor us", "/ floor");
   for (const auto& [name, lengths, layout] : configurations) {
     DecodeShape shape;
     shape.seq_lens = lengths;
@@ -134,12 +136,13 @@ int main(int argc, char** argv) {
     const double floor = pto::bench::median(floor_runs);
     const double per_task_ns = step * 1e3 / static_cast<double>(stats.tasks);
     const double enumerate = pto::bench::median(enumerate_us), submit = pto::bench::median(submit_us);
-    fmt::print("  {:<28}{:>8}{:>8}{:>12.1f}{:>12.1f}{:>12.1f}{:>12.1f}{:>10.2f}{:>12.1f}{:>10.1f}\n", name, stats.tasks,
-               stats.edges, step, enumerate, submit, per_task_ns, step / limit_us, floor,
-               floor > 0 ? step / floor : 0.0);
+    fmt::print("  {:<28}{:>8}{:>8}{:>10}{:>12.1f}{:>12.1f}{:>12.1f}{:>12.1f}{:>10.2f}{:>12.1f}{:>10.1f}\n", name,
+               stats.tasks, stats.edges, stats.workers_enumerated ? "workers" : "list", step, enumerate, submit,
+               per_task_ns, step / limit_us, floor, floor > 0 ? step / floor : 0.0);
     out["configurations"].push_back({{"name", name},
                                      {"tasks", stats.tasks},
                                      {"edges", stats.edges},
+                                     {"workers_enumerated", stats.workers_enumerated},
                                      {"step_us", step},
                                      {"step_us_min", step_summary.min},
                                      {"step_us_max", step_summary.max},

@@ -50,4 +50,14 @@ inline tl::KernelInstance scale_kernel(std::int64_t width) {
   });
 }
 
+// Column sums of 8 masked rows of x with `len` valid (parameters x, len, y): a `len` past
+// the view's rows is a kernel fault (the masked load leaves the tensor).
+inline tl::KernelInstance load_len_kernel(std::int64_t width) {
+  return tl::kernel("load_len", [width](tl::Builder& k) {
+    auto x = k.in(tl::global(tl::f32, {tl::dyn, width}), "x");
+    auto len = k.scalar(tl::i32, "len");
+    tl::store(k.out(tl::tile(1, width, tl::f32), "y"), tl::colsum(tl::load(x, 0, 0, 8, width, len, width)));
+  });
+}
+
 }  // namespace pto::test

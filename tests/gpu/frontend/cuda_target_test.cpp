@@ -188,11 +188,7 @@ TEST_CASE("a two-stage workload on several streams: the second stage waits for t
 
 TEST_CASE("a kernel fault on the GPU raises the CPU target's error, under both dispatches") {
   // The view is 4 rows; `len` claims more, so the masked load leaves the tensor.
-  auto load_len = tl::kernel("load_len", [](tl::Builder& k) {
-    auto x = k.in(tl::global(f32, {tl::dyn, width}), "x");
-    auto len = k.scalar(i32, "len");
-    tl::store(k.out(tl::tile(1, width, f32), "y"), tl::colsum(tl::load(x, 0, 0, 8, width, len, width)));
-  });
+  const tl::KernelInstance load_len = test::load_len_kernel(width);
   Tensor X = Tensor::host("x", DType::f32, {64, width});
   Tensor Y = Tensor::host("y", DType::f32, {16, width});
   Workload wl = workload("fault", [&](W& w) {
