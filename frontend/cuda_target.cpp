@@ -608,8 +608,6 @@ struct CudaTarget::State {
     kernels[static_cast<std::size_t>(kernel)]->raise(fault, std::span<const ArgSlot>(task_slots.data(), params));
   }
 
-  // The edges the host's enumeration of Deps::stages would have made for these task counts:
-  // each stage's tasks follow the one before through a join when it has several.
   void raise_first_fault() const {
     for (std::size_t u = 0; u < units.size(); ++u) {
       const KernelFault& fault = faults[u];
