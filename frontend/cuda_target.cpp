@@ -127,7 +127,14 @@ struct CudaTarget::State {
   // The enumeration's counters sit in the control block after the units' fault records and
   // claim counters: one reset and one read-back for both.
   std::size_t counters_offset = 0;
+  std::size_t control_bytes = 0;  // of the control block, this execution's layout
   CUdeviceptr counters_address() const { return control_buffer->address() + counters_offset; }
+  // Whether the control block is all zeros on the device (the last execution's publishing
+  // CTA zeroed it, PersistentPublish), and whether this execution's own work resets it (it
+  // has no publishing CTA): otherwise a block not known to be zero is reset before the
+  // work, outside any captured graph, so that a graph's shape does not depend on it.
+  bool control_zeroed = false;
+  bool reset_control = true;
   std::vector<std::optional<cuda::DeviceBuffer>> scratch;  // per stream
 
   // The execution in flight.
@@ -356,25 +363,50 @@ struct CudaTarget::State {
     grow_control(0);
   }
 
-  // The control block (one fault record per unit, then one claim counter per unit, then
-  // `counter_bytes` of enumeration counters at counters_offset) and the page-locked memory
-  // synchronize() reads it back into.
+  // The control block (one fault record per unit, then one claim counter per unit, the
+  // persistent CTAs' finished count, then `counter_bytes` of enumeration counters at
+  // counters_offset) and the page-locked memory synchronize() reads it back into.
   void grow_control(std::size_t counter_bytes) {
-    counters_offset = (units.size() * (sizeof(KernelFault) + sizeof(int)) + 7) / 8 * 8;
-    grow<std::byte>(control_buffer, device, counters_offset + counter_bytes);
-    const std::size_t read_back = std::max<std::size_t>(read_back_bytes(), 1);
+    counters_offset = (units.size() * (sizeof(KernelFault) + sizeof(int)) + sizeof(unsigned) + 7) / 8 * 8;
+    control_bytes = counters_offset + (counter_bytes + 7) / 8 * 8;
+    const CUdeviceptr before = control_buffer ? control_buffer->address() : 0;
+    grow<std::byte>(control_buffer, device, control_bytes);
+    if (control_buffer->address() != before) control_zeroed = false;  // new memory
+    reset_control = !kernels_publish();
+    const std::size_t read_back = std::max<std::size_t>(std::max(read_back_bytes(), control_bytes), 1);
     if (!fault_staging || fault_staging->bytes() < read_back) fault_staging.emplace(device, read_back * 2);
   }
 
   // The argument copy and the control block's reset, queued (or captured) on `first`.
   void enqueue_arguments(const cuda::Stream& first) {
     argument_buffer->upload(staging->data(), argument_bytes, first);
-    control_buffer->fill_zero(first);
+    if (reset_control) control_buffer->fill_zero(first);
   }
 
   CUdeviceptr fault_address(std::size_t unit) const { return control_buffer->address() + unit * sizeof(KernelFault); }
   CUdeviceptr counter_address(std::size_t unit) const {
     return control_buffer->address() + units.size() * sizeof(KernelFault) + unit * sizeof(int);
+  }
+  std::size_t finished_offset() const { return units.size() * (sizeof(KernelFault) + sizeof(int)); }
+  CUdeviceptr finished_address() const { return control_buffer->address() + finished_offset(); }
+  // The CTAs of this execution's publishing launches (PersistentPublish::ctas).
+  unsigned published_ctas = 0;
+
+  // Whether the last CTA of the persistent launches copies the control block to the host
+  // (PersistentPublish): when every unit is one, so that no copy follows them.
+  bool kernels_publish() const {
+    return !units.empty() && std::all_of(units.begin(), units.end(), [](const Unit& unit) { return unit.kernel < 0; });
+  }
+  cuda::PersistentPublish publish() const {
+    cuda::PersistentPublish out;
+    if (!kernels_publish()) return out;
+    for (const Unit& unit : units)
+      out.ctas += persistent->ctas(device, static_cast<int>(unit.task_count()), tile_bytes_of(unit));
+    out.finished = finished_address();
+    out.control = control_buffer->address();
+    out.control_words = static_cast<int>(control_bytes / 8);
+    out.to = fault_staging->device_address();
+    return out;
   }
 
   // Global tile memory for kernels whose tiles exceed shared memory: one buffer per stream,
@@ -414,6 +446,8 @@ struct CudaTarget::State {
     }
     fork->record(first);
     for (std::size_t i = 1; i < streams.size(); ++i) streams[i].wait(*fork);
+    const cuda::PersistentPublish published = publish();
+    published_ctas = published.ctas;
     for (std::size_t u = 0; u < units.size(); ++u) {
       const Unit& unit = units[u];
       const cuda::Stream& stream = streams[static_cast<std::size_t>(unit.stream)];
@@ -426,9 +460,10 @@ struct CudaTarget::State {
       if (unit.kernel < 0) {
         const CUdeviceptr order = unit.on_device ? order_buffer->address() + unit.kernel_of_offset * sizeof(int) : 0;
         const CUdeviceptr abort = unit.on_device ? counters_address() : 0;
-        persistent->launch(
-            device, slots, argument_buffer->address() + kernel_of_base + unit.kernel_of_offset * sizeof(int), count,
-            tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream, order, abort);
+        persistent->launch(device, slots,
+                           argument_buffer->address() + kernel_of_base + unit.kernel_of_offset * sizeof(int), count,
+                           tile_bytes_of(unit), counter_address(u), scratch_address, fault_address(u), stream, order,
+                           abort, published);
       } else {
         kernels[static_cast<std::size_t>(unit.kernel)]->launch(device, slots, count, scratch_address, fault_address(u),
                                                                stream);
@@ -440,7 +475,8 @@ struct CudaTarget::State {
     }
     if (captured) {
       all_done->record_in_graph(first);
-      control_buffer->download(fault_staging->data(), read_back_bytes(), first);
+      if (published.to == 0 && !units.empty())
+        control_buffer->download(fault_staging->data(), read_back_bytes(), first);
     }
   }
 
@@ -468,6 +504,7 @@ struct CudaTarget::State {
         staging ? static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())) : 0,
         address(control_buffer),
         static_cast<std::int64_t>(control_buffer->bytes()),
+        static_cast<std::int64_t>(control_bytes),
         static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(fault_staging->data())),
         static_cast<std::int64_t>(read_back_bytes())};
     for (const auto& buffer : scratch) shape.push_back(address(buffer));
@@ -573,7 +610,7 @@ struct CudaTarget::State {
   void enqueue_device_enumeration(const cuda::Stream& first) {
     const DeviceEnumeration::Execution& e = device_execution;
     enumeration_inputs->upload(input_staging->data(), e.input_bytes, first);
-    control_buffer->fill_zero(first);
+    if (reset_control) control_buffer->fill_zero(first);
     if (e.slots == 0) return;
     CUdeviceptr in = enumeration_inputs->address(), slots = argument_buffer->address();
     CUdeviceptr kernel_of = slots + kernel_of_base, bytes = task_bytes_buffer->address();
@@ -725,6 +762,12 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
       s.stage_arguments();
     }
     s.prepare_scratch();
+    if (s.kernels_publish()) {  // the publishing CTA writes it back: synchronize() checks it did
+      const unsigned none = 0;
+      std::memcpy(static_cast<std::byte*>(s.fault_staging->data()) + s.finished_offset(), &none, sizeof(none));
+    }
+    if (!s.reset_control && !s.control_zeroed) s.control_buffer->fill_zero(first);
+    s.control_zeroed = false;  // until this execution has finished
     while (s.unit_done.size() < s.units.size()) s.unit_done.emplace_back(s.device);
     if (!s.device_enumerated) waits = s.unit_dependencies();
     if (!s.workload.schedule().graphs.enabled) {
@@ -791,8 +834,25 @@ void CudaTarget::synchronize(ProgramStats& stats) {
     stats.transfer_bytes += static_cast<std::int64_t>(bytes);
   }
   const std::size_t fault_bytes = s.units.size() * sizeof(KernelFault);
-  if (!graphs) s.control_buffer->download(s.fault_staging->data(), s.read_back_bytes(), first);
+  // The persistent launches' last CTA wrote the control block to the staging memory itself;
+  // with no launch it holds nothing of this execution.
+  if (!graphs && !s.kernels_publish() && !s.units.empty())
+    s.control_buffer->download(s.fault_staging->data(), s.read_back_bytes(), first);
+  if (s.units.empty()) std::memset(s.fault_staging->data(), 0, s.read_back_bytes());
   first.synchronize();
+  if (s.kernels_publish()) {
+    // The publishing CTA copied the finished count it completed (execute() cleared it here).
+    unsigned finished = 0;
+    std::memcpy(&finished, static_cast<const std::byte*>(s.fault_staging->data()) + s.finished_offset(),
+                sizeof(finished));
+    if (finished != s.published_ctas) {
+      throw InternalError(
+          fmt::format("cuda target: no persistent CTA published the control block (it reads {} CTAs finished of {})",
+                      finished, s.published_ctas));
+    }
+  }
+  // Its publishing CTA zeroed the block, or nothing ran past the reset.
+  s.control_zeroed = s.kernels_publish() || s.units.empty();
   s.faults.resize(s.units.size());
   std::memcpy(s.faults.data(), s.fault_staging->data(), fault_bytes);
   stats.device_ms = s.all_done->elapsed_since(*s.inputs_ready);

@@ -1136,14 +1136,16 @@ PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels
       "extern \"C\" __global__ void __launch_bounds__({}) {}(const pto::ArgSlot* __restrict__ tasks,\n"
       "    const int* __restrict__ kernel_of, int task_count, int* __restrict__ counter,\n"
       "    unsigned char* __restrict__ tile_scratch, pto::Fault* __restrict__ fault,\n"
-      "    const int* __restrict__ order, const unsigned long long* __restrict__ abort) {{\n",
+      "    const int* __restrict__ order, const unsigned long long* __restrict__ abort,\n"
+      "    unsigned* finished, unsigned ctas, unsigned long long* control, int control_words,\n"
+      "    unsigned long long* publish_to) {{\n",
       threads_per_cta, out.symbol);
   for (const std::string& text : tiles_declaration(out.tiles_in_shared, out.tile_bytes)) source += "  " + text + "\n";
   // A device enumeration whose checks failed sets *abort: nothing runs (the host reports it).
-  source += "  (void)tile_scratch;\n  if (abort != nullptr && *abort != 0) return;\n";
-  source += "  __shared__ int claimed;\n  for (;;) {\n";
+  source += "  (void)tile_scratch;\n  __shared__ int claimed;\n";
+  source += "  const bool run = abort == nullptr || *abort == 0;\n  while (run) {\n";
   source += "    if (threadIdx.x == 0) claimed = atomicAdd(counter, 1);\n    __syncthreads();\n";
-  source += "    const int claim = claimed;\n    __syncthreads();\n    if (claim >= task_count) return;\n";
+  source += "    const int claim = claimed;\n    __syncthreads();\n    if (claim >= task_count) break;\n";
   source += "    const int task = order != nullptr ? order[claim] : claim;\n";
   source += fmt::format("    const pto::ArgSlot* args = tasks + (long long)task * {};\n", out.slots_per_task);
   source += "    switch (kernel_of[task]) {\n";
@@ -1153,7 +1155,20 @@ PersistentKernel generate_persistent(const std::vector<GeneratedKernel>& kernels
   source += "      default: break;\n    }\n";
   // A task that faulted may have left copies in flight into the tiles the next one uses.
   if (out.async_copies) source += "    pto::cp_async_wait_all();\n";
-  source += "  }\n}\n";
+  source += "  }\n";
+  // The last CTA of the execution's launches to finish (*finished counts them up to `ctas`)
+  // copies the control block to page-locked host memory, then zeroes it for the next
+  // execution: the host reads it after its synchronize, with no copy queued after the
+  // launches and no reset before them. Every thread's fault writes are fenced before its CTA
+  // counts itself; each thread zeroes only words it has copied.
+  source +=
+      "  if (publish_to == nullptr) return;\n"
+      "  __threadfence();\n  __syncthreads();\n  __shared__ bool last;\n"
+      "  if (threadIdx.x == 0) last = atomicAdd(finished, 1u) + 1u == ctas;\n  __syncthreads();\n"
+      "  if (!last) return;\n  __threadfence();\n"
+      "  volatile unsigned long long* words = control;\n"
+      "  for (int i = threadIdx.x; i < control_words; i += blockDim.x) {\n"
+      "    publish_to[i] = words[i];\n    words[i] = 0ULL;\n  }\n}\n";
   return out;
 }
 

@@ -65,7 +65,9 @@ GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural
 //
 //   extern "C" __global__ void pto_persistent_<hash>(const pto::ArgSlot* tasks,
 //       const int* kernel_of, int task_count, int* counter, unsigned char* tile_scratch,
-//       pto::Fault* fault, const int* order, const unsigned long long* abort)
+//       pto::Fault* fault, const int* order, const unsigned long long* abort,
+//       unsigned* finished, unsigned ctas, unsigned long long* control, int control_words,
+//       unsigned long long* publish_to)
 //
 // The grid is as many CTAs as fit on the device at once; each CTA claims indices from
 // *counter (zeroed by the launcher) with atomicAdd until task_count is reached; claim c is
@@ -73,6 +75,11 @@ GeneratedKernel generate_cuda(const ir::Kernel& kernel, std::uint64_t structural
 // tasks[t * slots_per_task ..] (a kernel index that names no body: an empty slot, skipped).
 // Claims follow the array order, which the host sorts longest task first, or the order a
 // device enumeration computed. A nonzero *abort (a failed device enumeration) runs nothing.
+// With a non-null publish_to, every CTA of the execution's launches counts itself in
+// *finished (a word of the control block), and the one that makes it `ctas` copies the
+// control_words words of `control` (faults, counters) to publish_to (page-locked host
+// memory) and zeroes them: the host needs no copy after the launches, and the next
+// execution no reset before them.
 struct PersistentKernel {
   std::string source;
   std::string symbol;

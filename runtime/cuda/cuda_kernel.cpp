@@ -192,16 +192,25 @@ std::size_t PersistentCudaKernel::scratch_bytes(const std::shared_ptr<Device>& d
   return static_cast<std::size_t>(generated_.tile_bytes) * grid(device, generated_.tile_bytes);
 }
 
+unsigned PersistentCudaKernel::ctas(const std::shared_ptr<Device>& device, int tasks, std::int64_t tile_bytes) const {
+  // More CTAs than tasks would only claim past the end.
+  return std::min(grid(device, tile_bytes), static_cast<unsigned>(std::max(tasks, 0)));
+}
+
 void PersistentCudaKernel::launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of,
                                   int tasks, std::int64_t tile_bytes, CUdeviceptr counter, CUdeviceptr tile_scratch,
-                                  CUdeviceptr fault, const Stream& stream, CUdeviceptr order, CUdeviceptr abort) const {
+                                  CUdeviceptr fault, const Stream& stream, CUdeviceptr order, CUdeviceptr abort,
+                                  const PersistentPublish& publish) const {
   const CUfunction entry = function(device);
   int task_count = tasks;
-  void* parameters[] = {&slots, &kernel_of, &task_count, &counter, &tile_scratch, &fault, &order, &abort};
+  CUdeviceptr finished = publish.finished, control = publish.control, to = publish.to;
+  unsigned publish_ctas = publish.ctas;
+  int control_words = publish.control_words;
+  void* parameters[] = {&slots, &kernel_of, &task_count,   &counter, &tile_scratch,  &fault, &order,
+                        &abort, &finished,  &publish_ctas, &control, &control_words, &to};
   LaunchShape shape;
   shape.shared_bytes = shared_bytes(tile_bytes);
-  // More CTAs than tasks would only claim past the end.
-  shape.grid = std::min(grid(device, tile_bytes), static_cast<unsigned>(std::max(tasks, 0)));
+  shape.grid = ctas(device, tasks, tile_bytes);
   shape.block = static_cast<unsigned>(threads_per_cta);
   cuda::launch(*device, entry, shape, stream, parameters, what_);
 }

@@ -69,6 +69,16 @@ class CudaKernel {
   mutable std::unique_ptr<DeviceBuffer> scratch_;  // tile memory when tiles do not fit in shared memory
 };
 
+// The control block's copy to the host by an execution's last persistent CTA
+// (generate_persistent); to == 0: none.
+struct PersistentPublish {
+  CUdeviceptr finished = 0;  // an unsigned counter in the control block
+  unsigned ctas = 0;         // of every launch that publishes in this execution
+  CUdeviceptr control = 0;   // the control block, zero when the first launch starts
+  int control_words = 0;     // its 8-byte words, copied and zeroed by the last CTA
+  CUdeviceptr to = 0;        // page-locked host memory
+};
+
 // Dispatch::work_steal on the GPU: one persistent kernel over several kernels' task bodies
 // (generate_persistent), CTAs claiming tasks through an atomic counter.
 //
@@ -93,10 +103,13 @@ class PersistentCudaKernel {
   unsigned grid(const std::shared_ptr<Device>& device, std::int64_t tile_bytes) const;
   std::size_t scratch_bytes(const std::shared_ptr<Device>& device) const;  // 0 with tiles in shared memory
 
+  // The CTAs a launch of `tasks` tasks with `tile_bytes` of tile space runs.
+  unsigned ctas(const std::shared_ptr<Device>& device, int tasks, std::int64_t tile_bytes) const;
   // `order` and `abort` (0 for none): see generate_persistent.
   void launch(const std::shared_ptr<Device>& device, CUdeviceptr slots, CUdeviceptr kernel_of, int tasks,
               std::int64_t tile_bytes, CUdeviceptr counter, CUdeviceptr tile_scratch, CUdeviceptr fault,
-              const Stream& stream, CUdeviceptr order = 0, CUdeviceptr abort = 0) const;
+              const Stream& stream, CUdeviceptr order = 0, CUdeviceptr abort = 0,
+              const PersistentPublish& publish = {}) const;
 
  private:
   CUfunction function(const std::shared_ptr<Device>& device) const;

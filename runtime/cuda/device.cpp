@@ -235,6 +235,12 @@ PinnedBuffer::PinnedBuffer(std::shared_ptr<Device> device, std::size_t bytes)
     throw Error(fmt::format("out of pinned host memory: cannot allocate {}", mib(bytes)));
   }
   device_->check(result, "cuMemAllocHost");
+  const CUresult mapped = device_->driver().api().cuMemHostGetDevicePointer(&device_address_, data_, 0);
+  if (mapped != CUDA_SUCCESS) {
+    device_->driver().api().cuMemFreeHost(data_);
+    data_ = nullptr;
+    device_->check(mapped, "cuMemHostGetDevicePointer");
+  }
 }
 
 PinnedBuffer::~PinnedBuffer() {

@@ -124,11 +124,15 @@ class PinnedBuffer {
 
   void* data() const noexcept { return data_; }
   std::size_t bytes() const noexcept { return bytes_; }
+  // The same memory as kernels address it (page-locked memory is mapped into the device's
+  // address space): kernels may write results here for the host to read after a synchronize.
+  CUdeviceptr device_address() const noexcept { return device_address_; }
 
  private:
   std::shared_ptr<Device> device_;
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
+  CUdeviceptr device_address_ = 0;
 };
 
 // A CUDA graph: the work queued on streams between begin_capture() and end_capture() on

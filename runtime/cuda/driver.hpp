@@ -37,6 +37,7 @@ namespace pto::cuda {
   X(cuMemFree, "cuMemFree_v2")                                                                  \
   X(cuMemAllocHost, "cuMemAllocHost_v2")                                                        \
   X(cuMemFreeHost, "cuMemFreeHost")                                                             \
+  X(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2")                                  \
   X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")                                                  \
   X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")                                                  \
   X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2")                                                  \

@@ -300,7 +300,7 @@ TEST_CASE("#18 device enumeration: the kernels read the tables, and results, tas
                       .streams(2)
                       .task_graph(Deps::stages(), graphs ? Graphs::on() : Graphs::off())
                       .compile(Target::cuda());
-    for (const auto& step : std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {7, 4}}) {
+    for (const auto& step : std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {0, 5}, {7, 4}}) {
       const int count = step.first;
       const std::uint32_t seed = step.second;
       CAPTURE(count);
