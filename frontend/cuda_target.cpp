@@ -400,8 +400,13 @@ struct CudaTarget::State {
   cuda::PersistentPublish publish() const {
     cuda::PersistentPublish out;
     if (!kernels_publish()) return out;
-    for (const Unit& unit : units)
-      out.ctas += persistent->ctas(device, static_cast<int>(unit.task_count()), tile_bytes_of(unit));
+    for (const Unit& unit : units) {
+      const unsigned ctas = persistent->ctas(device, static_cast<int>(unit.task_count()), tile_bytes_of(unit));
+      if (__builtin_add_overflow(out.ctas, ctas, &out.ctas))
+        throw Error(fmt::format("cuda target: {} launches need more than 2^32 - 1 CTAs in all", units.size()));
+    }
+    if (control_bytes / 8 > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      throw Error(fmt::format("cuda target: a control block of {} bytes for {} launches", control_bytes, units.size()));
     out.finished = finished_address();
     out.control = control_buffer->address();
     out.control_words = static_cast<int>(control_bytes / 8);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <limits>
 
 #include "frontend/expr_node.hpp"
@@ -32,11 +31,7 @@ int ExprBlock::emit(const Instruction& instruction, bool varies) {
   if (inserted) {
     code_.push_back(instruction);
     varies_.push_back(varies ? 1 : 0);
-    if (varies) {
-      steps_.push_back(step_of(instruction, found->second));
-    } else {
-      invariant_.push_back(found->second);
-    }
+    (varies ? steps_ : invariant_steps_).push_back(step_of(instruction, found->second));
     registers_.push_back(0);
   }
   return found->second;
@@ -90,38 +85,9 @@ int ExprBlock::add(const Expr& expr, ExprLeaves& leaves) {
   return emit(instruction, varies);
 }
 
-bool ExprBlock::execute(const Instruction& c, const CodeInputs& in, const std::int64_t* r, std::int64_t& out) {
-  switch (c.op) {
-    case Op::constant: out = c.immediate; return true;
-    case Op::var: out = in.vars[c.a]; return true;
-    case Op::size:
-      if (!in.bound[c.a]) return false;
-      out = in.sizes[c.a];
-      return true;
-    case Op::table_rows: out = in.tables[c.a].rows; return true;
-    case Op::field: {
-      const TableSnapshot& table = in.tables[c.a];
-      const std::int64_t row = r[c.b];
-      if (row < 0 || row >= table.rows) return false;
-      out = read_int(
-          table.data + static_cast<std::size_t>(row) * table.row_bytes + static_cast<std::size_t>(c.immediate), c.kind);
-      return true;
-    }
-    case Op::logical_not: out = r[c.a] == 0 ? 1 : 0; return true;
-    case Op::binary: return apply_expr_op(c.binary, r[c.a], r[c.b], out);
-  }
-  return false;
-}
-
 void ExprBlock::prepare(const CodeInputs& in) const {
-  prepared_ = true;
-  for (const int i : invariant_) {
-    const auto at = static_cast<std::size_t>(i);
-    if (!execute(code_[at], in, registers_.data(), registers_[at])) {
-      prepared_ = false;  // reported by run(), if the block is reached at all
-      return;
-    }
-  }
+  // A failure is reported by run(), if the block is reached at all.
+  prepared_ = run_steps(invariant_steps_, in, registers_.data());
 }
 
 bool ExprBlock::run(const CodeInputs& in) const {
@@ -135,19 +101,16 @@ void ExprBlock::copy_registers(std::int64_t* out) const noexcept {
 namespace {
 
 // Step codes: the leaves, then a field per IntKind, then a binary operator per ExprOp.
-enum StepCode : std::uint8_t { step_var, step_size, step_rows, step_not, step_field };
+enum StepCode : std::uint8_t { step_constant, step_var, step_size, step_rows, step_not, step_field };
 constexpr int int_kinds = 8;
 constexpr std::uint8_t step_binary = step_field + int_kinds;
 
-template <typename T>
-bool read_field(const CodeInputs& in, std::int32_t table_index, std::int64_t row, std::int64_t offset,
-                std::int64_t& out) {
+// A field of `kind` (a constant where it is called, so read_int's switch folds away).
+inline bool read_field(const CodeInputs& in, std::int32_t table_index, std::int64_t row, std::int64_t offset,
+                       IntKind kind, std::int64_t& out) {
   const TableSnapshot& table = in.tables[table_index];
   if (row < 0 || row >= table.rows) return false;
-  T value;
-  std::memcpy(&value, table.data + static_cast<std::size_t>(row) * table.row_bytes + static_cast<std::size_t>(offset),
-              sizeof(T));
-  out = static_cast<std::int64_t>(value);
+  out = read_int(table.data + static_cast<std::size_t>(row) * table.row_bytes + static_cast<std::size_t>(offset), kind);
   return true;
 }
 
@@ -160,7 +123,7 @@ ExprBlock::Step ExprBlock::step_of(const Instruction& c, int out) {
   step.b = c.b;
   step.immediate = c.immediate;
   switch (c.op) {
-    case Op::constant:  // never varies
+    case Op::constant: step.code = step_constant; break;
     case Op::var: step.code = step_var; break;
     case Op::size: step.code = step_size; break;
     case Op::table_rows: step.code = step_rows; break;
@@ -174,12 +137,15 @@ ExprBlock::Step ExprBlock::step_of(const Instruction& c, int out) {
 // The switch over every code inlines apply_expr_op with a constant operator, so each case
 // is the operation itself.
 bool ExprBlock::run(const CodeInputs& in, std::int64_t* registers) const {
-  if (!prepared_) return false;
-  std::int64_t* r = registers;
-  for (const Step& s : steps_) {
+  return prepared_ && run_steps(steps_, in, registers);
+}
+
+bool ExprBlock::run_steps(const std::vector<Step>& steps, const CodeInputs& in, std::int64_t* r) {
+  for (const Step& s : steps) {
     std::int64_t& v = r[s.out];
     bool ok = true;
     switch (s.code) {
+      case step_constant: v = s.immediate; break;
       case step_var: v = in.vars[s.a]; break;
       case step_size:
         ok = in.bound[s.a];
@@ -188,28 +154,28 @@ bool ExprBlock::run(const CodeInputs& in, std::int64_t* registers) const {
       case step_rows: v = in.tables[s.a].rows; break;
       case step_not: v = r[s.a] == 0 ? 1 : 0; break;
       case step_field + static_cast<int>(IntKind::i8):
-        ok = read_field<std::int8_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::i8, v);
         break;
       case step_field + static_cast<int>(IntKind::u8):
-        ok = read_field<std::uint8_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::u8, v);
         break;
       case step_field + static_cast<int>(IntKind::i16):
-        ok = read_field<std::int16_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::i16, v);
         break;
       case step_field + static_cast<int>(IntKind::u16):
-        ok = read_field<std::uint16_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::u16, v);
         break;
       case step_field + static_cast<int>(IntKind::i32):
-        ok = read_field<std::int32_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::i32, v);
         break;
       case step_field + static_cast<int>(IntKind::u32):
-        ok = read_field<std::uint32_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::u32, v);
         break;
       case step_field + static_cast<int>(IntKind::i64):
-        ok = read_field<std::int64_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::i64, v);
         break;
       case step_field + static_cast<int>(IntKind::u64):
-        ok = read_field<std::uint64_t>(in, s.a, r[s.b], s.immediate, v);
+        ok = read_field(in, s.a, r[s.b], s.immediate, IntKind::u64, v);
         break;
       case step_binary + ExprOp::add: ok = apply_expr_op(ExprOp::add, r[s.a], r[s.b], v); break;
       case step_binary + ExprOp::sub: ok = apply_expr_op(ExprOp::sub, r[s.a], r[s.b], v); break;

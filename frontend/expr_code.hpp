@@ -99,21 +99,23 @@ class ExprBlock {
     int a = 0, b = 0;             // var slot / size / table index; operand registers
     std::int64_t immediate = 0;   // constant; field byte offset
   };
-  // A varying instruction as run() executes it: the operation, and a field's integer kind or
-  // a binary operator, in one code (one dispatch per instruction), with the register it writes.
+  // An instruction as prepare() and run() execute it: the operation, and a field's integer
+  // kind or a binary operator, in one code (one dispatch per instruction), with the register
+  // it writes.
   struct Step {
     std::uint8_t code = 0;
     std::int32_t out = 0, a = 0, b = 0;
     std::int64_t immediate = 0;
   };
   int emit(const Instruction& instruction, bool varies);
-  static bool execute(const Instruction& c, const CodeInputs& in, const std::int64_t* r, std::int64_t& out);
   static Step step_of(const Instruction& c, int out);
+  // Runs `steps` in order on registers `r`; false at the first that fails.
+  static bool run_steps(const std::vector<Step>& steps, const CodeInputs& in, std::int64_t* r);
 
   std::vector<Instruction> code_;
-  std::vector<char> varies_;    // per instruction: a loop index reaches it
-  std::vector<int> invariant_;  // instruction indices, in order
-  std::vector<Step> steps_;     // the varying instructions, in order
+  std::vector<char> varies_;           // per instruction: a loop index reaches it
+  std::vector<Step> invariant_steps_;  // what no loop index reaches, in order (prepare)
+  std::vector<Step> steps_;            // the varying instructions, in order (run)
   mutable std::vector<std::int64_t> registers_;
   mutable bool prepared_ = true;  // whether prepare() succeeded
   // Value numbering while the block is built: one register per distinct instruction.

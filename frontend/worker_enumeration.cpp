@@ -60,6 +60,7 @@ struct WorkerEnumeration::State {
     std::vector<BodyNode> body;
     // This execution's.
     std::int64_t begin = 0, iterations = 0;
+    std::int64_t tasks = 0;          // iterations x calls (when the calls are fixed)
     std::int64_t first_ordinal = 0;  // streams: the ordinal of its first task
     std::int64_t units = 0;          // iterations, or lanes under streams(n)
     alignas(64) std::atomic<std::int64_t> next{0};
@@ -184,10 +185,11 @@ struct WorkerEnumeration::State {
 
   // Lane k of a statement: its tasks whose ordinal is k modulo streams, in order.
   bool run_lane(const Stage& stage, int statement, Loop& loop, std::int64_t lane) {
-    const std::int64_t tasks = stage.iterations * stage.calls;
     const std::int64_t offset = ((lane - stage.first_ordinal % streams) % streams + streams) % streams;
     loop.lane = lane;
-    for (std::int64_t local = offset; local < tasks; local += streams) {
+    // The step cannot pass INT64_MAX: it stops at `tasks` instead.
+    for (std::int64_t local = offset;
+         local<stage.tasks; local = stage.tasks - local> streams ? local + streams : stage.tasks) {
       if (abort.load(std::memory_order_relaxed)) break;
       if (!run_iteration(stage, statement, loop, local / stage.calls, static_cast<int>(local % stage.calls)))
         return false;
@@ -303,6 +305,7 @@ WorkerEnumeration::Planned WorkerEnumeration::begin(const SizeBindings& sizes) {
                       s.workload->name(), i, begin, end));
     }
     stage.begin = begin;
+    stage.tasks = tasks;
     stage.first_ordinal = ordinal - tasks;
     // Lanes when the iterations make tasks; a body of conditions only still evaluates every
     // iteration's (their checks hold or fail as in the task list).
