@@ -122,8 +122,11 @@ struct CudaTarget::State {
   DeviceEnumeration::Execution device_execution;
   bool device_enumerated = false;  // this execution
   SizeBindings device_sizes;       // this execution's, for the reference enumerator's error
-  std::optional<cuda::DeviceBuffer> enumeration_inputs, task_bytes_buffer, order_buffer;
-  std::optional<cuda::PinnedBuffer> input_staging;
+  std::optional<cuda::DeviceBuffer> task_bytes_buffer, order_buffer;
+  // The enumeration's input block (header and tables), in page-locked memory that the
+  // enumeration kernels read through its device mapping: no copy to queue (or capture)
+  // before them.
+  std::optional<cuda::PinnedBuffer> enumeration_inputs;
   // The enumeration's counters sit in the control block after the units' fault records and
   // claim counters: one reset and one read-back for both.
   std::size_t counters_offset = 0;
@@ -367,7 +370,7 @@ struct CudaTarget::State {
   // persistent CTAs' finished count, then `counter_bytes` of enumeration counters at
   // counters_offset) and the page-locked memory synchronize() reads it back into.
   void grow_control(std::size_t counter_bytes) {
-    counters_offset = (units.size() * (sizeof(KernelFault) + sizeof(int)) + sizeof(unsigned) + 7) / 8 * 8;
+    counters_offset = (finished_offset() + sizeof(unsigned) + 7) / 8 * 8;
     control_bytes = counters_offset + (counter_bytes + 7) / 8 * 8;
     const CUdeviceptr before = control_buffer ? control_buffer->address() : 0;
     grow<std::byte>(control_buffer, device, control_bytes);
@@ -439,8 +442,8 @@ struct CudaTarget::State {
 
   // The arguments, then every launch: other streams fork from `first` and rejoin it at the
   // end, so that all of it can be one graph captured on `first`. A captured graph also
-  // records the timing events and reads the control block back itself, so that a replay is
-  // one call on the host.
+  // records the start event and reads the control block back itself (unless the kernels
+  // publish it), so that a replay is one call on the host before the end event.
   void enqueue_launches(const std::vector<std::vector<int>>& waits, bool captured) {
     const cuda::Stream& first = streams[0];
     if (captured) inputs_ready->record_in_graph(first);
@@ -478,11 +481,8 @@ struct CudaTarget::State {
     for (std::size_t u = 0; u < units.size(); ++u) {
       if (units[u].stream != 0) first.wait(unit_done[u]);
     }
-    if (captured) {
-      all_done->record_in_graph(first);
-      if (published.to == 0 && !units.empty())
-        control_buffer->download(fault_staging->data(), read_back_bytes(), first);
-    }
+    if (captured && published.to == 0 && !units.empty())
+      control_buffer->download(fault_staging->data(), read_back_bytes(), first);
   }
 
   // The graph's nodes and edges: units, their streams and kernels, the waits between them.
@@ -514,10 +514,10 @@ struct CudaTarget::State {
         static_cast<std::int64_t>(read_back_bytes())};
     for (const auto& buffer : scratch) shape.push_back(address(buffer));
     if (device_enumerated) {
-      shape.insert(shape.end(), {address(enumeration_inputs), static_cast<std::int64_t>(device_execution.input_bytes),
-                                 static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(input_staging->data())),
-                                 address(task_bytes_buffer), address(order_buffer),
-                                 static_cast<std::int64_t>(counters_offset), device_execution.slots});
+      shape.insert(shape.end(),
+                   {static_cast<std::int64_t>(enumeration_inputs->device_address()),
+                    static_cast<std::int64_t>(device_execution.input_bytes), address(task_bytes_buffer),
+                    address(order_buffer), static_cast<std::int64_t>(counters_offset), device_execution.slots});
     }
     for (std::size_t u = 0; u < units.size(); ++u) {
       const Unit& unit = units[u];
@@ -591,15 +591,15 @@ struct CudaTarget::State {
     return waits;
   }
 
-  // The input block staged in page-locked memory and every device buffer grown, before
-  // anything is queued (or captured).
+  // The input block written to page-locked memory (the previous execution, which read it,
+  // has finished: execute() needs synchronize() first) and every device buffer grown,
+  // before anything is queued (or captured).
   void stage_device_inputs(const SizeBindings& sizes) {
     const DeviceEnumeration::Execution& e = device_execution;
-    grow<std::byte>(enumeration_inputs, device, e.input_bytes);
-    if (!input_staging || input_staging->bytes() < e.input_bytes)
-      input_staging.emplace(device, std::max<std::size_t>(e.input_bytes, 1) * 2);
-    on_device->write_inputs(compiled, sizes, e, static_cast<std::byte*>(input_staging->data()),
-                            enumeration_inputs->address());
+    if (!enumeration_inputs || enumeration_inputs->bytes() < e.input_bytes)
+      enumeration_inputs.emplace(device, std::max<std::size_t>(e.input_bytes, 1) * 2);
+    on_device->write_inputs(compiled, sizes, e, static_cast<std::byte*>(enumeration_inputs->data()),
+                            enumeration_inputs->device_address());
     const auto total = static_cast<std::size_t>(e.slots);
     const std::size_t stride = static_cast<std::size_t>(persistent->generated().slots_per_task);
     kernel_of_base = total * stride * sizeof(ArgSlot);
@@ -610,14 +610,13 @@ struct CudaTarget::State {
     grow_control(e.counter_bytes);
   }
 
-  // The input copy, the counters' and control block's reset, the enumeration and the claim
-  // order, queued (or captured) on `first`.
+  // The counters' and control block's reset, the enumeration and the claim order, queued
+  // (or captured) on `first`.
   void enqueue_device_enumeration(const cuda::Stream& first) {
     const DeviceEnumeration::Execution& e = device_execution;
-    enumeration_inputs->upload(input_staging->data(), e.input_bytes, first);
     if (reset_control) control_buffer->fill_zero(first);
     if (e.slots == 0) return;
-    CUdeviceptr in = enumeration_inputs->address(), slots = argument_buffer->address();
+    CUdeviceptr in = enumeration_inputs->device_address(), slots = argument_buffer->address();
     CUdeviceptr kernel_of = slots + kernel_of_base, bytes = task_bytes_buffer->address();
     CUdeviceptr counters = counters_address(), order = order_buffer->address();
     void* enumerate_parameters[] = {&in, &slots, &kernel_of, &bytes, &counters};
@@ -803,8 +802,12 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
       } else {
         ++stats.graph_replays;
       }
-      s.graph->launch(first);  // which records the timing events and reads the control block back
+      s.graph->launch(first);  // which records the start event and reads the control block back
     }
+    // The end event, queued while the device works (in a graph it would be a node the
+    // launch call handles before the device starts) and here rather than in synchronize(),
+    // so that the device time does not count the host's wait before it.
+    s.all_done->record(first);
   } catch (...) {
     s.running = false;
     s.wait_quietly();
@@ -831,7 +834,6 @@ void CudaTarget::synchronize(ProgramStats& stats) {
   const cuda::Stream& first = s.streams[0];
   const bool graphs = s.workload.schedule().graphs.enabled;
   // The other streams rejoined the first at the end of the launches: copy results back.
-  if (!graphs) s.all_done->record(first);
   for (auto& [address, mirror] : s.mirrors) {
     if (!mirror.written) continue;
     const auto bytes = static_cast<std::size_t>(mirror.tensor.footprint_bytes());

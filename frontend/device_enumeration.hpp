@@ -8,8 +8,9 @@
 // t's index expressions from the tables, checks its views and scalars exactly as the host
 // does, and writes its ArgSlot row and kernel index; a second kernel orders each
 // statement's tasks longest first (by size class: bytes rounded down to a power of two) for
-// the persistent kernel's claims. The host only copies the tables and a small header (sizes,
-// row counts, addresses, statement ranges) in one upload and launches: no per-task host work.
+// the persistent kernel's claims. The host only writes the tables and a small header (sizes,
+// row counts, addresses, statement ranges) to page-locked memory, which the kernels read
+// through its device mapping, and launches: no per-task host work and no copy.
 //
 // Task slots: statement s owns [first_s, first_s + iterations_s x columns_s); an iteration
 // has one column per call its body can make at once (a condition's branches share columns),
@@ -52,7 +53,7 @@ class DeviceEnumeration {
   struct Execution {
     std::vector<Statement> statements;
     std::int64_t slots = 0;         // every statement's task slots
-    std::size_t input_bytes = 0;    // the header and the tables, as uploaded
+    std::size_t input_bytes = 0;    // the header and the tables, as the kernels read them
     std::size_t counter_bytes = 0;  // the counters the kernel writes (read back)
     std::vector<std::size_t> table_offsets;
   };
@@ -62,8 +63,8 @@ class DeviceEnumeration {
   enum class Planned { on_device, failed, on_host };
   Planned plan(CompiledTasks& compiled, const SizeBindings& sizes, const std::vector<std::int64_t>& kernel_tile_bytes,
                Execution& out) const;
-  // Writes the input block into `host` (input_bytes), with table addresses as they will be
-  // once the block is copied to `device`.
+  // Writes the input block into `host` (input_bytes), with table addresses as the kernels
+  // see them: the block is at `device` in their address space.
   void write_inputs(const CompiledTasks& compiled, const SizeBindings& sizes, const Execution& execution,
                     std::byte* host, std::uint64_t device) const;
 

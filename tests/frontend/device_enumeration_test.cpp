@@ -2,6 +2,7 @@
 // takes, the kernels it renders compile with NVRTC for sm_90, and the input block it lays
 // out (the GPU tests run it: tests/gpu/frontend/cuda_target_test.cpp).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cstring>
 #include <vector>
@@ -62,6 +63,9 @@ TEST_CASE("#18 device enumeration: the workloads it takes, kernels NVRTC compile
 
   const DeviceEnumeration enumeration(stages, compiled, 4);
   CHECK(enumeration.source().find(enumeration.enumerate_symbol()) != std::string::npos);
+  // The kernels read the block from page-locked host memory: each CTA copies the header to
+  // shared memory once rather than reading its words over the bus again and again.
+  CHECK(enumeration.source().find("__shared__ long long header[") != std::string::npos);
   cuda::GeneratedKernel kernel;
   kernel.source = enumeration.source();
   kernel.symbol = enumeration.enumerate_symbol();
@@ -85,4 +89,26 @@ TEST_CASE("#18 device enumeration: the workloads it takes, kernels NVRTC compile
   REQUIRE(enumeration.plan(compiled, {}, std::vector<std::int64_t>(compiled.instances().size(), 64), execution) ==
           DeviceEnumeration::Planned::on_device);
   CHECK(execution.slots == 11);
+}
+
+TEST_CASE("#18 device enumeration: a header too large for shared memory is read where it is") {
+  // One tensor address per header word: 2100 tensors make a header of more than 2048 words.
+  const tl::KernelInstance scale = test::scale_kernel(width);
+  std::vector<Tensor> tensors;
+  for (int k = 0; k < 2100; ++k) tensors.push_back(Tensor::host(fmt::format("t{}", k), DType::f32, {1, width}));
+  const Workload wl = workload("wide", [&](W& w) {
+    w.parallel_for(Dense(1), [&](Idx i) {
+      for (const Tensor& t : tensors) w.call(scale, {t[i], t[i], 2.0});
+    });
+  });
+  const Workload stages = wl.dispatch(Dispatch::work_steal()).task_graph(Deps::stages());
+  CompiledTasks compiled(stages);
+  REQUIRE(DeviceEnumeration::unsupported_structure(stages, compiled).empty());
+  const DeviceEnumeration enumeration(stages, compiled, 4);
+  CHECK(enumeration.source().find("__shared__ long long header[") == std::string::npos);
+  CHECK(enumeration.source().find("const long long* in = block;") != std::string::npos);
+  DeviceEnumeration::Execution execution;
+  REQUIRE(enumeration.plan(compiled, {}, std::vector<std::int64_t>(compiled.instances().size(), 64), execution) ==
+          DeviceEnumeration::Planned::on_device);
+  CHECK(execution.slots == 2100);  // one column per call
 }
