@@ -263,6 +263,14 @@ Value load(const Global& src, Index row, std::int64_t rows, Index valid_rows, Pa
 // as an offset or extent (paged KV). Integer globals give an integer scalar of their dtype,
 // float globals an f32 scalar; an element outside the global is a run-time error.
 Scalar load_scalar(const Global& src, Index row, Index col = 0, Where where = Where::current());
+// Full-width rows gathered through an index tile (paged KV: a block of tokens taken through
+// the block table, whatever the page size): tile row r < valid_rows is the global's row
+// index[r / group] * group + r % group, rows at or past valid_rows read as `pad`. `index`
+// is an i32 tile [n, 1] with n * group >= rows (tl::load of the block table's entries);
+// `group` is the rows one entry names (the page size; 1: a gather of single rows). A
+// gathered row outside the global is a run-time error naming that row.
+Value load_rows(const Global& src, const Value& index, std::int64_t group, std::int64_t rows, Index valid_rows,
+                Pad pad = {}, Where where = Where::current());
 void store(const Output& dst, const Value& value, Where where = Where::current());
 void store(const Global& dst, Index row, Index col, const Value& value, Index valid_rows, Index valid_cols,
            Where where = Where::current());

@@ -315,6 +315,35 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
     const std::int64_t vr = std::clamp<std::int64_t>(index(node.operands[3]), 0, t.rows);
     const std::int64_t vc = std::clamp<std::int64_t>(index(node.operands[4]), 0, t.cols);
     check_in_bounds(node, src, row, col, vr, vc);
+    fill_loaded(node, src, col, vr, vc, [row](std::int64_t r) { return row + r; });
+  }
+
+  // Tile row r < vr is the global's row index[r / group] * group + r % group. Every valid
+  // row is checked, in order, before any is read: the first one outside is the fault (the
+  // backends report the same row).
+  void visit_load_rows(const ir::Node& node) {
+    const ir::Type& t = type(node.results[0]);
+    const TensorView& src = tensor(node.param);
+    const std::vector<std::int64_t>& entries = slot(node.operands[1]).i;  // i32 values: no product overflows
+    const std::int64_t group = node.step;
+    const std::int64_t col = index(node.operands[2]);
+    const std::int64_t vr = std::clamp<std::int64_t>(index(node.operands[3]), 0, t.rows);
+    const std::int64_t vc = std::clamp<std::int64_t>(index(node.operands[4]), 0, t.cols);
+    const auto gathered = [&](std::int64_t r) {
+      return entries[static_cast<std::size_t>(r / group)] * group + r % group;
+    };
+    if (vc > 0) {
+      for (std::int64_t r = 0; r < vr; ++r) check_in_bounds(node, src, gathered(r), col, 1, vc);
+    }
+    fill_loaded(node, src, col, vr, vc, gathered);
+  }
+
+  // The loaded tile: element (r, c) of the valid region is source_row(r), col + c of `src`,
+  // the rest the pad.
+  template <typename SourceRow>
+  void fill_loaded(const ir::Node& node, const TensorView& src, std::int64_t col, std::int64_t vr, std::int64_t vc,
+                   const SourceRow& source_row) {
+    const ir::Type& t = type(node.results[0]);
     Slot s = make(t);
     // The pad is a value of the tile's dtype (the verifier's check_number): converting it is defined.
     const std::int64_t integer_pad = is_integer(t.dtype) ? static_cast<std::int64_t>(node.number) : 0;
@@ -324,7 +353,7 @@ class Interpreter : public ir::NodeVisitor<Interpreter> {
         const std::size_t k = static_cast<std::size_t>(r * t.cols + c);
         const bool valid = r < vr && c < vc;
         std::int64_t integer = integer_pad;
-        const float x = valid ? read_element(src, row + r, col + c, &integer) : float_pad;
+        const float x = valid ? read_element(src, source_row(r), col + c, &integer) : float_pad;
         if (is_float(t.dtype)) {
           s.f[k] = x;
         } else {

@@ -35,6 +35,8 @@ namespace pto::ir {
 #define PTO_IR_MEMORY_OPS(X)                                                                                     \
   X(load, memory)        /* global[row.., col..] -> tile; operands: global row col vrows vcols; number = pad */  \
   X(load_scalar, memory) /* global[row, col] -> scalar (block tables, index arrays); operands: global row col */ \
+  X(load_rows, memory)   /* rows gathered through an index tile; operands: global index col vrows vcols;      */ \
+                         /* number = pad, step = rows per index entry (the page size)                        */  \
   X(read_output, memory) /* an output tile's current contents */                                                 \
   X(store, memory)       /* operands: target value [row col vrows vcols for globals] */
 #define PTO_IR_BINARY_OPS(X) \

@@ -26,6 +26,13 @@ Error out_of_bounds_error(const ir::Kernel& kernel, const ir::Node& node, std::i
                           std::int64_t tensor_cols, std::int64_t row, std::int64_t col, std::int64_t valid_rows,
                           std::int64_t valid_cols) {
   const ir::Param& param = kernel.params.at(static_cast<std::size_t>(node.param));
+  if (node.op == ir::Op::load_rows) {  // one gathered row, the first outside
+    return Error(fmt::format("kernel '{}': load_rows: load from '{}' [{},{}]: gathered row {} (cols [{}, {})) is "
+                             "outside the tensor; the index entry for it names a row outside it: check the index "
+                             "tile (block table) and valid_rows",
+                             kernel.name, param.name, tensor_rows, tensor_cols, row, col, region_end(col, valid_cols)),
+                 node.where);
+  }
   return Error(
       fmt::format("kernel '{}': {}: {} '{}' [{},{}]: valid region rows [{}, {}) x cols [{}, {}) is outside "
                   "the tensor; pass valid extents that stop at its end",

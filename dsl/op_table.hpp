@@ -42,6 +42,8 @@ constexpr OpInfo info(Op op) noexcept {
     case Op::iota: return {0, 0, Operands::any, attribute_axis};
     case Op::load: return {5, 5, Operands::any, attribute_number | attribute_param};  // number: the pad
     case Op::load_scalar: return {3, 3, Operands::any, attribute_param};
+    case Op::load_rows:  // number: the pad; step: the rows each index entry names
+      return {5, 5, Operands::any, attribute_number | attribute_step | attribute_param};
     case Op::read_output: return {1, 1, Operands::any, attribute_param};
     case Op::store: return {2, 6, Operands::any, attribute_param};  // 2 for output tiles, 6 for globals
     case Op::add:

@@ -234,6 +234,47 @@ Scalar load_scalar(const Global& src, Index row, Index col, Where where) {
   return builder.emit(std::move(node), ir::Type::scalar(is_float(param.type.dtype) ? DType::f32 : param.type.dtype));
 }
 
+Value load_rows(const Global& src, const Value& index, std::int64_t group, std::int64_t rows, Index valid_rows, Pad pad,
+                Where where) {
+  Builder& builder = builder_for_handle(src.builder(), "load_rows", where);
+  const ir::Param& param = readable_global(builder, src, "load_rows", where);
+  builder.check_usable(index, "load_rows", where);
+  const std::string what = fmt::format("load_rows from '{}' ({})", param.name, ir::to_string(param.type));
+  if (param.type.cols == ir::dynamic_extent) {
+    throw Error(what + ": gathered rows are full-width, so the global needs a static column count", where);
+  }
+  if (std::string problem = ir::check_tile_shape(rows, param.type.cols); !problem.empty()) {
+    throw Error(fmt::format("{}: {}", what, problem), where);
+  }
+  if (!index.type().is_tile() || index.dtype() != DType::i32 || index.cols() != 1) {
+    throw Error(fmt::format("{}: the index must be an i32 tile [n, 1] (the block table's entries, e.g. tl::load of "
+                            "its rows), not {}",
+                            what, ir::to_string(index.type())),
+                where);
+  }
+  if (group < 1 || group > rows) {
+    throw Error(fmt::format("{}: {} rows per index entry; give 1 to {} (the tile's rows)", what, group, rows), where);
+  }
+  if (index.rows() * group < rows) {
+    throw Error(fmt::format("{}: an index of {} entries x {} rows covers {} rows, fewer than the tile's {}", what,
+                            index.rows(), group, index.rows() * group, rows),
+                where);
+  }
+  if (std::string problem = ir::check_number(param.type.dtype, pad.value); !problem.empty()) {
+    throw Error(fmt::format("{}: the pad {}", what, problem), where);
+  }
+  ir::Node node;
+  node.op = ir::Op::load_rows;
+  node.param = src.index();
+  node.number = pad.value;
+  node.step = group;
+  node.where = where;
+  node.operands = {param.value, index.id(), builder.index_value(0, "load_rows", "the column offset", where).id(),
+                   builder.index_value(valid_rows, "load_rows", "valid_rows", where).id(),
+                   builder.index_value(param.type.cols, "load_rows", "valid_cols", where).id()};
+  return builder.emit(std::move(node), ir::Type::tile(rows, param.type.cols, param.type.dtype));
+}
+
 void store(const Output& dst, const Value& value, Where where) {
   Builder& builder = builder_for_handle(dst.builder(), "store", where);
   builder.check_usable(value, "store", where);

@@ -81,6 +81,11 @@ class Printer {
                                 value(node.operands[1]), value(node.operands[2]), value(node.operands[3]),
                                 value(node.operands[4]), number(node.number), type));
         return;
+      case Op::load_rows:
+        line(depth, fmt::format("{}load_rows {}[{} x {}, {}] valid({}, {}) pad {}{}", result, value(node.operands[0]),
+                                value(node.operands[1]), node.step, value(node.operands[2]), value(node.operands[3]),
+                                value(node.operands[4]), number(node.number), type));
+        return;
       case Op::load_scalar:
         line(depth, fmt::format("{}load_scalar {}[{}, {}]{}", result, value(node.operands[0]), value(node.operands[1]),
                                 value(node.operands[2]), type));

@@ -152,6 +152,20 @@ class Verifier {
     }
   }
 
+  // What load and load_rows share: operands 2-4 (col, valid rows, valid cols) are indices,
+  // and the one result is a tile of the global's dtype with a pad of that dtype.
+  void check_loaded_tile(const Node& node, const Param& param) const {
+    expect_index(node.operands[2], node, "col");
+    expect_index(node.operands[3], node, "valid rows");
+    expect_index(node.operands[4], node, "valid cols");
+    if (node.results.size() != 1) fail_at(&node, "must define one value");
+    const Type& type = kernel_.type_of(node.results[0]);
+    if (!type.is_tile() || type.dtype != param.type.dtype) fail_at(&node, "must load a tile of the global's dtype");
+    if (std::string problem = check_number(type.dtype, node.number); !problem.empty())
+      fail_at(&node, "the pad " + problem);
+    if (std::string problem = check_tile_shape(type.rows, type.cols); !problem.empty()) fail_at(&node, problem);
+  }
+
   void check_memory(const Node& node) const {
     const Param& param = param_of(node);
     if (node.operands.empty() || node.operands[0] != param.value) fail_at(&node, "first operand must be its parameter");
@@ -160,15 +174,7 @@ class Verifier {
         if (!param.type.is_global() || node.operands.size() != 5)
           fail_at(&node, "loads from a global: global row col vrows vcols");
         expect_index(node.operands[1], node, "row");
-        expect_index(node.operands[2], node, "col");
-        expect_index(node.operands[3], node, "valid rows");
-        expect_index(node.operands[4], node, "valid cols");
-        if (node.results.size() != 1) fail_at(&node, "must define one value");
-        const Type& type = kernel_.type_of(node.results[0]);
-        if (!type.is_tile() || type.dtype != param.type.dtype) fail_at(&node, "must load a tile of the global's dtype");
-        if (std::string problem = check_number(type.dtype, node.number); !problem.empty())
-          fail_at(&node, "the pad " + problem);
-        if (std::string problem = check_tile_shape(type.rows, type.cols); !problem.empty()) fail_at(&node, problem);
+        check_loaded_tile(node, param);
         return;
       }
       case MemoryOp::load_scalar: {
@@ -176,6 +182,19 @@ class Verifier {
         expect_index(node.operands[1], node, "row");
         expect_index(node.operands[2], node, "col");
         expect_result(node, Type::scalar(is_float(param.type.dtype) ? DType::f32 : param.type.dtype));
+        return;
+      }
+      case MemoryOp::load_rows: {
+        if (!param.type.is_global() || node.operands.size() != 5)
+          fail_at(&node, "gathers from a global: global index col vrows vcols");
+        const Type& index = use(node.operands[1], node);
+        if (!index.is_tile() || index.dtype != DType::i32 || index.cols != 1)
+          fail_at(&node, "needs an i32 index [n, 1]");
+        check_loaded_tile(node, param);
+        const Type& type = kernel_.type_of(node.results[0]);
+        if (node.step < 1 || node.step > type.rows || index.rows * node.step < type.rows)
+          fail_at(&node, fmt::format("an index of {} entries x {} rows for a tile of {} rows", index.rows, node.step,
+                                     type.rows));
         return;
       }
       case MemoryOp::read_output:

@@ -405,15 +405,41 @@ class Lowering : public ir::NodeVisitor<Lowering> {
   }
 
   void visit_load(const ir::Node& node) {
-    const ir::ValueId id = node.results[0];
-    const ir::Type& type = kernel_.type_of(id);
+    const ir::Type& type = kernel_.type_of(node.results[0]);
     llvm::Value* row = as_i64(node.operands[1]);
     llvm::Value* col = as_i64(node.operands[2]);
     llvm::Value* vr = clamp(as_i64(node.operands[3]), type.rows);
     llvm::Value* vc = clamp(as_i64(node.operands[4]), type.cols);
     bounds_check(node, node.param, row, col, vr, vc, FaultCode::load_out_of_bounds);
-    // Pad first (only when part of the tile is masked), then copy the valid region with a
-    // contiguous, vectorisable inner loop.
+    fill_loaded(node, col, vr, vc, [&](llvm::Value* r) { return b_.CreateAdd(row, r); });
+  }
+
+  // Tile row r < vr is the global's row index[r / group] * group + r % group; every valid
+  // row is checked, in order, before the copy (the interpreter's rule: the first row outside
+  // is the fault).
+  void visit_load_rows(const ir::Node& node) {
+    const ir::Type& type = kernel_.type_of(node.results[0]);
+    const ir::ValueId index = node.operands[1];
+    llvm::Value* col = as_i64(node.operands[2]);
+    llvm::Value* vr = clamp(as_i64(node.operands[3]), type.rows);
+    llvm::Value* vc = clamp(as_i64(node.operands[4]), type.cols);
+    const auto gathered = [&, group = i64(node.step)](llvm::Value* r) {
+      // r >= 0, and an i32 entry times a group of at most a tile's rows cannot overflow.
+      llvm::Value* entry = b_.CreateSExt(element(index, b_.CreateUDiv(r, group), i64(0)), i64_);
+      return b_.CreateAdd(b_.CreateMul(entry, group), b_.CreateURem(r, group));
+    };
+    loop(i64(0), vr, [&](llvm::Value* r) {
+      bounds_check(node, node.param, gathered(r), col, i64(1), vc, FaultCode::load_out_of_bounds);
+    });
+    fill_loaded(node, col, vr, vc, gathered);
+  }
+
+  // The loaded tile: the pad first (only when part of the tile is masked), then the valid
+  // region, row r from source_row(r), with a contiguous, vectorisable inner loop.
+  void fill_loaded(const ir::Node& node, llvm::Value* col, llvm::Value* vr, llvm::Value* vc,
+                   const std::function<llvm::Value*(llvm::Value*)>& source_row) {
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
     llvm::Value* partial = b_.CreateOr(b_.CreateICmpSLT(vr, i64(type.rows)), b_.CreateICmpSLT(vc, i64(type.cols)));
     llvm::BasicBlock* pad_block = llvm::BasicBlock::Create(context_, "pad", fn_);
     llvm::BasicBlock* copy_block = llvm::BasicBlock::Create(context_, "copy", fn_);
@@ -431,7 +457,7 @@ class Lowering : public ir::NodeVisitor<Lowering> {
     llvm::Value* data = slot_field(node.param, ArgSlotField::data);
     llvm::Value* stride = slot_field(node.param, ArgSlotField::stride);
     loop(i64(0), vr, [&](llvm::Value* r) {
-      llvm::Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(row, r), stride), col);
+      llvm::Value* base = b_.CreateAdd(b_.CreateMul(source_row(r), stride), col);
       loop(i64(0), vc,
            [&](llvm::Value* c) { store_element(id, r, c, load_memory(data, type.dtype, b_.CreateAdd(base, c))); });
     });

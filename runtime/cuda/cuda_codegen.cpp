@@ -757,6 +757,44 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("}}");
   }
 
+  // Rows gathered through an index tile: tile row r < vr is the global's row
+  // index[r / group] * group + r % group. Every thread checks every valid row in order first
+  // (the same values in every thread, so the exit is uniform; the first row outside is the
+  // fault, as in the interpreter), then each copies its elements.
+  void visit_load_rows(const ir::Node& node) {
+    comment(node);
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
+    const auto source_row = [&](const std::string& r) {
+      return fmt::format("((long long)({}) * {} + ({}) % {})",
+                         element(node.operands[1], fmt::format("({}) / {}", r, node.step), "0"), node.step, r,
+                         node.step);
+    };
+    line("{{");
+    indent_ += 2;
+    line("const long long col = {};", index_value(node.operands[2]));
+    line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});",
+         index_value(node.operands[3]), type.rows, index_value(node.operands[4]), type.cols);
+    line("for (int g = 0; vc > 0 && g < vr; ++g) {{");
+    line("  const long long gathered = {};", source_row("g"));
+    line("  if (pto::out_of_bounds(gathered, col, 1, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
+    line("    if (tid == 0) pto::record_fault(fault, task, pto::fault_load_out_of_bounds, {}, gathered, col, 1, vc);",
+         node_index(node));
+    line("    return;");
+    line("  }}");
+    line("}}");
+    load_source(node);
+    const std::string pad = load_pad(node);
+    const std::string target = tile_pointer(id);
+    for_each_element(type, [&] {
+      line("{}[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", target, slot(id).stride,
+           source_row("r"), pad);
+    });
+    barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
   void scalar_load(const ir::Type& type, const std::string& target, std::int64_t stride, const std::string& pad) {
     for_each_element(type, [&] {
       line("{}[r * {} + c] = (r < vr && c < vc) ? source[(row + r) * stride + col + c] : {};", target, stride, pad);

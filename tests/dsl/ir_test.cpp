@@ -129,6 +129,30 @@ TEST_CASE("the verifier checks loop structure") {
   }
 }
 
+TEST_CASE("the verifier rejects a load_rows whose index does not cover its rows") {
+  ir::Kernel kernel = [] {
+    tl::Builder k("gather");
+    auto pool = k.in(tl::global(f32, {tl::dyn, 4}), "pool");
+    auto y = k.out(tl::tile(8, 4, f32), "y");
+    tl::store(y, tl::load_rows(pool, tl::zeros(4, 1, tl::i32), 2, 8, 8));
+    return k.finish();
+  }();
+  CHECK_NOTHROW(ir::verify(kernel));
+  ir::Node* gather = nullptr;
+  for (ir::Node& node : kernel.body.nodes)
+    if (node.op == ir::Op::load_rows) gather = &node;
+  REQUIRE(gather != nullptr);
+  SUBCASE("too few rows per entry") {
+    gather->step = 1;
+    CHECK_THROWS_WITH_AS(ir::verify(kernel), doctest::Contains("an index of 4 entries x 1 rows for a tile of 8 rows"),
+                         pto::Error);
+  }
+  SUBCASE("an index that is not i32 [n, 1]") {
+    gather->operands[1] = gather->operands[2];  // a scalar
+    CHECK_THROWS_WITH_AS(ir::verify(kernel), doctest::Contains("needs an i32 index [n, 1]"), pto::Error);
+  }
+}
+
 TEST_CASE("op names and categories come from the one op list") {
   CHECK(ir::name(ir::Op::rowmax) == "rowmax");
   CHECK(ir::category(ir::Op::rowmax) == ir::OpCategory::reduce);

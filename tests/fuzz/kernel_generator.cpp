@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -335,9 +336,20 @@ class Generator {
   void emit_load() {
     const GlobalParam& g = inputs_[static_cast<std::size_t>(pick(static_cast<int>(inputs_.size())))];
     const std::int64_t rows = extent(), cols = extent();
-    switch (pick(3)) {
+    switch (pick(4)) {
       case 0: push(tl::load(g.handle, index(), index(), rows, cols)); break;
       case 1: push(tl::load(g.handle, index(), index(), rows, cols, index(), index(), pad_for(g.dtype))); break;
+      case 2: {
+        // Rows gathered through an index tile: entries 0, 1, ... shifted a little, so that
+        // most name rows inside small tensors and some do not.
+        const std::int64_t group = 1 + pick(static_cast<int>(std::min<std::int64_t>(rows, 4)));
+        const std::int64_t entries = (rows + group - 1) / group;
+        const tl::Value index_tile =
+            tl::iota(entries, 1, 0, DType::i32) +
+            tl::full(entries, 1, DType::i32, static_cast<double>(data_.ConsumeIntegralInRange<int>(-1, 3)));
+        push(tl::load_rows(g.handle, index_tile, group, rows, index(), tl::Pad{pad_for(g.dtype)}));
+        break;
+      }
       default: push(tl::load(g.handle, index(), rows, index(), tl::Pad{pad_for(g.dtype)})); break;
     }
   }
