@@ -400,6 +400,10 @@ struct CudaTarget::State {
   bool kernels_publish() const {
     return !units.empty() && std::all_of(units.begin(), units.end(), [](const Unit& unit) { return unit.kernel < 0; });
   }
+  // Whether a captured graph ends with its own end event and a copy of the control block
+  // (some launch does not publish it).
+  bool end_event_in_graph() const { return !units.empty() && !kernels_publish(); }
+
   cuda::PersistentPublish publish() const {
     cuda::PersistentPublish out;
     if (!kernels_publish()) return out;
@@ -443,7 +447,8 @@ struct CudaTarget::State {
   // The arguments, then every launch: other streams fork from `first` and rejoin it at the
   // end, so that all of it can be one graph captured on `first`. A captured graph also
   // records the start event and reads the control block back itself (unless the kernels
-  // publish it), so that a replay is one call on the host before the end event.
+  // publish it: then the end event follows the launch, see execute()), so that a replay is
+  // one call on the host.
   void enqueue_launches(const std::vector<std::vector<int>>& waits, bool captured) {
     const cuda::Stream& first = streams[0];
     if (captured) inputs_ready->record_in_graph(first);
@@ -481,8 +486,10 @@ struct CudaTarget::State {
     for (std::size_t u = 0; u < units.size(); ++u) {
       if (units[u].stream != 0) first.wait(unit_done[u]);
     }
-    if (captured && published.to == 0 && !units.empty())
+    if (captured && end_event_in_graph()) {
+      all_done->record_in_graph(first);  // before the copy, as in eager mode, which copies in synchronize()
       control_buffer->download(fault_staging->data(), read_back_bytes(), first);
+    }
   }
 
   // The graph's nodes and edges: units, their streams and kernels, the waits between them.
@@ -515,8 +522,7 @@ struct CudaTarget::State {
     for (const auto& buffer : scratch) shape.push_back(address(buffer));
     if (device_enumerated) {
       shape.insert(shape.end(),
-                   {static_cast<std::int64_t>(enumeration_inputs->device_address()),
-                    static_cast<std::int64_t>(device_execution.input_bytes), address(task_bytes_buffer),
+                   {static_cast<std::int64_t>(enumeration_inputs->device_address()), address(task_bytes_buffer),
                     address(order_buffer), static_cast<std::int64_t>(counters_offset), device_execution.slots});
     }
     for (std::size_t u = 0; u < units.size(); ++u) {
@@ -806,8 +812,9 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
     }
     // The end event, queued while the device works (in a graph it would be a node the
     // launch call handles before the device starts) and here rather than in synchronize(),
-    // so that the device time does not count the host's wait before it.
-    s.all_done->record(first);
+    // so that the device time does not count the host's wait before it. A graph that
+    // copies the control block back records it itself, before that copy.
+    if (!s.workload.schedule().graphs.enabled || !s.end_event_in_graph()) s.all_done->record(first);
   } catch (...) {
     s.running = false;
     s.wait_quietly();

@@ -32,8 +32,10 @@ struct Words {
   int count() const { return total() + 1; }
 };
 
-// The most header words the enumeration kernel copies to shared memory (16 KiB).
-constexpr int header_words_in_shared = 2048;
+// The most header words the enumeration kernel copies to shared memory (4 KiB): each of a
+// CTA's 256 threads reads at most two, in one round trip over the bus, where a task reads
+// several words one after another.
+constexpr int header_words_in_shared = 512;
 
 // Counters the enumeration kernel adds to: failed checks, tasks, bytes, tasks per statement.
 constexpr int counter_failed = 0, counter_tasks = 1, counter_bytes = 2, counter_statements = 3;

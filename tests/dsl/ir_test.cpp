@@ -1,5 +1,6 @@
 // Printer, verifier, structural hash and kernel families.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "dsl/builder.hpp"
@@ -146,6 +147,13 @@ TEST_CASE("the verifier rejects a load_rows whose index does not cover its rows"
     gather->step = 1;
     CHECK_THROWS_WITH_AS(ir::verify(kernel), doctest::Contains("an index of 4 entries x 1 rows for a tile of 8 rows"),
                          pto::Error);
+  }
+  SUBCASE("a group of no rows, or of more rows than the tile") {
+    for (const std::int64_t step : {0, 9}) {
+      gather->step = step;
+      const std::string expected = fmt::format("an index of 4 entries x {} rows", step);
+      CHECK_THROWS_WITH_AS(ir::verify(kernel), doctest::Contains(expected.c_str()), pto::Error);
+    }
   }
   SUBCASE("an index that is not i32 [n, 1]") {
     gather->operands[1] = gather->operands[2];  // a scalar

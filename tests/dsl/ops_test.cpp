@@ -588,6 +588,18 @@ TEST_CASE("load_rows: an entry naming a row outside the global is the same error
   // and rethrows the interpreter's.
   CHECK_THROWS_AS(pto::test::execute(kernel, args(6)), Error);
   pto::test::execute(kernel, args(-2));  // no valid rows: nothing read, all pad
+  table = {1, -1, 0, 3};                 // entry 1: rows -2 and -1
+  const std::string negative = [&] {
+    try {
+      interpret(kernel, args(6));
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  }();
+  CHECK(negative.find("gathered row -2 (cols [0, 4)) is outside the tensor") != std::string::npos);
+  CHECK_THROWS_AS(pto::test::execute(kernel, args(6)), Error);
+  pto::test::execute(kernel, args(2));  // only entry 0's rows are valid: the negative entry is never read
 }
 
 TEST_CASE("load_rows: the errors name what is wrong with the index, the group or the global") {
@@ -609,6 +621,7 @@ TEST_CASE("load_rows: the errors name what is wrong with the index, the group or
   };
   CHECK(error_of(gather(std::nullopt, 2, 8)) == "no error");
   CHECK(error_of(gather(std::nullopt, 0, 8)).find("0 rows per index entry; give 1 to 8") != std::string::npos);
+  CHECK(error_of(gather(std::nullopt, 9, 8)).find("9 rows per index entry; give 1 to 8") != std::string::npos);
   CHECK(error_of(gather(std::nullopt, 1, 8))
             .find("an index of 4 entries x 1 rows covers 4 rows, fewer than the "
                   "tile's 8") != std::string::npos);

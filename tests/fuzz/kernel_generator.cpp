@@ -31,6 +31,7 @@ struct GlobalParam {
   tl::Global handle;
   DType dtype;
   std::int64_t rows, cols;  // the bound extents
+  bool static_cols;         // the spec's columns are static (full-width loads need them)
 };
 
 class Generator {
@@ -151,7 +152,7 @@ class Generator {
     const std::int64_t cols = data_.ConsumeBool() ? tl::dyn : buffer.cols;
     const tl::GlobalSpec spec = tl::global(buffer.dtype, {rows, cols});
     GlobalParam param{output ? k.inout(spec, buffer.name) : k.in(spec, buffer.name), buffer.dtype, buffer.rows,
-                      buffer.cols};
+                      buffer.cols, cols != tl::dyn};
     out.tensors.push_back(std::move(buffer));
     return param;
   }
@@ -340,6 +341,10 @@ class Generator {
       case 0: push(tl::load(g.handle, index(), index(), rows, cols)); break;
       case 1: push(tl::load(g.handle, index(), index(), rows, cols, index(), index(), pad_for(g.dtype))); break;
       case 2: {
+        if (!g.static_cols) {  // the builder would reject a gather of full rows of unknown width
+          push(tl::load(g.handle, index(), index(), rows, cols));
+          break;
+        }
         // Rows gathered through an index tile: entries 0, 1, ... shifted a little, so that
         // most name rows inside small tensors and some do not.
         const std::int64_t group = 1 + pick(static_cast<int>(std::min<std::int64_t>(rows, 4)));
