@@ -602,8 +602,10 @@ struct CudaTarget::State {
   // before anything is queued (or captured).
   void stage_device_inputs(const SizeBindings& sizes) {
     const DeviceEnumeration::Execution& e = device_execution;
-    if (!enumeration_inputs || enumeration_inputs->bytes() < e.input_bytes)
-      enumeration_inputs.emplace(device, std::max<std::size_t>(e.input_bytes, 1) * 2);
+    if (!enumeration_inputs || enumeration_inputs->bytes() < e.input_bytes) {
+      const std::size_t bytes = std::max<std::size_t>(e.input_bytes, 1);  // twice that, room to grow, where it fits
+      enumeration_inputs.emplace(device, bytes <= std::numeric_limits<std::size_t>::max() / 2 ? bytes * 2 : bytes);
+    }
     on_device->write_inputs(compiled, sizes, e, static_cast<std::byte*>(enumeration_inputs->data()),
                             enumeration_inputs->device_address());
     const auto total = static_cast<std::size_t>(e.slots);

@@ -531,10 +531,14 @@ class Generator : public ir::NodeVisitor<Generator> {
 
   // row, col and the clamped valid extents vr, vc of a load, as variables.
   void load_region(const ir::Node& node) {
-    const ir::Type& type = kernel_.type_of(node.results[0]);
     line("const long long row = {}, col = {};", index_value(node.operands[1]), index_value(node.operands[2]));
-    line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});",
-         index_value(node.operands[3]), type.rows, index_value(node.operands[4]), type.cols);
+    valid_extents(node.operands[3], node.operands[4], kernel_.type_of(node.results[0]));
+  }
+
+  // vr, vc: a load's or store's valid extents, clamped to the tile's.
+  void valid_extents(ir::ValueId rows, ir::ValueId cols, const ir::Type& tile) {
+    line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});", index_value(rows),
+         tile.rows, index_value(cols), tile.cols);
   }
 
   // load_region, and the fault that ends the task when the region leaves the tensor.
@@ -773,8 +777,7 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("{{");
     indent_ += 2;
     line("const long long col = {};", index_value(node.operands[2]));
-    line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});",
-         index_value(node.operands[3]), type.rows, index_value(node.operands[4]), type.cols);
+    valid_extents(node.operands[3], node.operands[4], type);
     line("for (int g = 0; vc > 0 && g < vr; ++g) {{");
     line("  const long long gathered = {};", source_row("g"));
     line("  if (pto::out_of_bounds(gathered, col, 1, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
@@ -810,8 +813,7 @@ class Generator : public ir::NodeVisitor<Generator> {
     indent_ += 2;
     if (p.type.is_global()) {
       line("const long long row = {}, col = {};", index_value(node.operands[2]), index_value(node.operands[3]));
-      line("const long long vr = pto::clamp_extent({}, {}), vc = pto::clamp_extent({}, {});",
-           index_value(node.operands[4]), type.rows, index_value(node.operands[5]), type.cols);
+      valid_extents(node.operands[4], node.operands[5], type);
       line("if (pto::out_of_bounds(row, col, vr, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
       line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_store_out_of_bounds, {}, row, col, vr, vc);",
            node_index(node));
