@@ -114,6 +114,7 @@ struct CudaTarget::State {
   // Graphs::on(): the captured execution and the shape it was captured with.
   std::optional<cuda::Graph> graph;
   std::vector<std::int64_t> graph_key, graph_topology_key;
+  std::vector<std::int64_t> shape_now;  // this execution's shape (execute()'s scratch)
   // Device enumeration (frontend/device_enumeration.hpp), when the workload allows it.
   std::optional<DeviceEnumeration> on_device;
   std::unique_ptr<cuda::Module> enumeration_module;
@@ -504,21 +505,18 @@ struct CudaTarget::State {
 
   // What a captured graph depends on besides the argument bytes: if equal, the graph
   // replays as it is.
-  std::vector<std::int64_t> graph_shape(const std::vector<std::vector<int>>& waits) const {
+  // Written into `shape`, whose capacity a replay reuses.
+  void graph_shape(const std::vector<std::vector<int>>& waits, std::vector<std::int64_t>& shape) const {
     const auto address = [](const std::optional<cuda::DeviceBuffer>& buffer) {
       return buffer ? static_cast<std::int64_t>(buffer->address()) : 0;
     };
-    std::vector<std::int64_t> shape = {
-        static_cast<std::int64_t>(units.size()),
-        address(argument_buffer),
-        static_cast<std::int64_t>(argument_bytes),
-        static_cast<std::int64_t>(kernel_of_base),
-        staging ? static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())) : 0,
-        address(control_buffer),
-        static_cast<std::int64_t>(control_buffer->bytes()),
-        static_cast<std::int64_t>(control_bytes),
-        static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(fault_staging->data())),
-        static_cast<std::int64_t>(read_back_bytes())};
+    shape.assign({static_cast<std::int64_t>(units.size()), address(argument_buffer),
+                  static_cast<std::int64_t>(argument_bytes), static_cast<std::int64_t>(kernel_of_base),
+                  staging ? static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(staging->data())) : 0,
+                  address(control_buffer), static_cast<std::int64_t>(control_buffer->bytes()),
+                  static_cast<std::int64_t>(control_bytes),
+                  static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(fault_staging->data())),
+                  static_cast<std::int64_t>(read_back_bytes())});
     for (const auto& buffer : scratch) shape.push_back(address(buffer));
     if (device_enumerated) {
       shape.insert(shape.end(),
@@ -533,7 +531,6 @@ struct CudaTarget::State {
                     static_cast<std::int64_t>(waits[u].size())});
       shape.insert(shape.end(), waits[u].begin(), waits[u].end());
     }
-    return shape;
   }
 
   // The tile space the unit's tasks need: the largest of their kernels'.
@@ -789,8 +786,8 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
       // The same copies and launches as one CUDA graph: replayed as it is when the shape is
       // the one captured (only argument or table bytes changed), else captured again and
       // the executable graph updated in place (or instantiated, for a new topology).
-      std::vector<std::int64_t> shape = s.graph_shape(waits);
-      if (!s.graph || !s.graph->instantiated() || shape != s.graph_key) {
+      s.graph_shape(waits, s.shape_now);
+      if (!s.graph || !s.graph->instantiated() || s.shape_now != s.graph_key) {
         if (!s.graph) s.graph.emplace(s.device);
         s.graph_key.clear();  // no graph matches until this capture has succeeded
         s.graph->begin_capture(first);
@@ -806,7 +803,7 @@ void CudaTarget::execute(const SizeBindings& sizes, ProgramStats& stats) {
         const cuda::Graph::Captured captured = s.graph->end_capture(first, topology == s.graph_topology_key);
         s.graph_topology_key = std::move(topology);
         ++(captured == cuda::Graph::Captured::updated ? stats.graph_updates : stats.graph_captures);
-        s.graph_key = std::move(shape);
+        s.graph_key = s.shape_now;
       } else {
         ++stats.graph_replays;
       }

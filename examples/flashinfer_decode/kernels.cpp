@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
 
 #include "dsl/library/attention.hpp"
@@ -18,19 +19,21 @@ namespace {
 // largest body. Measured on an H100 (% of a device copy, seed plan / ten times its tokens):
 // 32 x4 48 / 81, 64 x4 59 / 79, 96 x4 70 / 81, 128 x4 70 / 77, 64/64/64/128 70 / 78,
 // 64/64/128/128 71 / 80: short chunks keep short steps, the long ones take 128 rows.
-// Paged steps are whole pages, each a softmax update of its own (one 16-row block per
-// page): on the GPU 4 pages per step (seed plan 31 %) beat 8 (26 %).
+// Paged steps gather as many whole pages as fit these rows through the block table
+// (tl::load_rows), one softmax update per step as in the contiguous layout.
 constexpr std::int64_t cpu_block_rows[] = {32, 64, 96, 128};
 constexpr std::int64_t gpu_block_rows[] = {64, 64, 128, 128};
-constexpr std::int64_t gpu_paged_block_rows[] = {64, 64, 64, 64};
 
 using pto::library::OnlineSoftmax;
 
-// One online-softmax step over K/V blocks already loaded (the library's step).
-OnlineSoftmax step(const tl::Value& q, const tl::Value& k_block, const tl::Value& v_block, const tl::Scalar& valid,
-                   std::int64_t rows, double scale, const OnlineSoftmax& in) {
-  return pto::library::online_softmax_step(
-      q, k_block, [&] { return v_block; }, valid, rows, scale, in);
+// One online-softmax step (the library's): K's block is loaded before the step; V's block
+// is loaded inside it, after the scores and their softmax, just before P V. Where a load
+// node sits is where the CUDA backend waits for its block, fetched during the step before:
+// V's copies then stream in during this step's q K^T and softmax (loaded up front, V's
+// block of this step would be awaited as soon as its fetch had started).
+OnlineSoftmax step(const tl::Value& q, const tl::Value& k_block, const std::function<tl::Value()>& v_block,
+                   const tl::Scalar& valid, std::int64_t rows, double scale, const OnlineSoftmax& in) {
+  return pto::library::online_softmax_step(q, k_block, v_block, valid, rows, scale, in);
 }
 
 void build_tier(tl::Builder& k, KvLayout layout, std::int64_t head_dim, std::int64_t page_size,
@@ -45,53 +48,44 @@ void build_tier(tl::Builder& k, KvLayout layout, std::int64_t head_dim, std::int
   auto lse = k.out(tl::tile(1, 1, tl::f32), "lse");
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   const OnlineSoftmax init = pto::library::online_softmax_start(head_dim);
-  OnlineSoftmax out;
-  if (layout == KvLayout::contiguous) {
-    const std::int64_t rows = rows_per_step;
-    auto [m, l, acc] = tl::for_range(0, kv_len, rows, {init.m, init.l, init.acc},
-                                     [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
-                                       auto valid = kv_len - j;  // rows past it read 0 and are masked
-                                       const OnlineSoftmax next =
-                                           step(q, tl::load(K, j, rows, valid), tl::load(V, j, rows, valid), valid,
-                                                rows, scale, {m_in, l_in, acc_in});
-                                       return tl::carry(next.m, next.l, next.acc);
-                                     });
-    out = {m, l, acc};
-  } else {
-    // A step covers `per_step` pages; each is looked up in the block table and gets its own
-    // softmax update. Pages past the chunk's last are clamped to it and fully masked.
-    const std::int64_t per_step = std::max<std::int64_t>(1, rows_per_step / page_size);
-    auto last_page = (kv_len + (page_size - 1)) / page_size - 1;
-    auto [m, l, acc] = tl::for_range(0, kv_len, per_step * page_size, {init.m, init.l, init.acc},
-                                     [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
-                                       OnlineSoftmax state{m_in, l_in, acc_in};
-                                       for (std::int64_t p = 0; p < per_step; ++p) {
-                                         auto valid = kv_len - (j + p * page_size);
-                                         auto page = tl::load_scalar(*pages, tl::minimum(j / page_size + p, last_page));
-                                         auto row = page * page_size;
-                                         state =
-                                             step(q, tl::load(K, row, page_size, valid),
-                                                  tl::load(V, row, page_size, valid), valid, page_size, scale, state);
-                                       }
-                                       return tl::carry(state.m, state.l, state.acc);
-                                     });
-    out = {m, l, acc};
-  }
+  const std::int64_t rows = rows_per_step;
+  // A paged step gathers rows / page_size whole pages' rows through the block table (one
+  // load_rows each of K and V) and is one softmax update, as a contiguous step is; entries
+  // past the chunk's last page read as 0 and their rows are masked.
+  const std::int64_t per_step = layout == KvLayout::paged ? rows / page_size : 0;
+  std::optional<tl::Scalar> pages_in_chunk;
+  if (layout == KvLayout::paged) pages_in_chunk = (kv_len + (page_size - 1)) / page_size;
+  auto [m, l, acc] = tl::for_range(
+      0, kv_len, rows, {init.m, init.l, init.acc}, [&](tl::Scalar j, tl::Value m_in, tl::Value l_in, tl::Value acc_in) {
+        auto valid = kv_len - j;  // rows past it read 0 and are masked
+        std::function<tl::Value(const tl::Global&)> block;
+        if (layout == KvLayout::contiguous) {
+          block = [&](const tl::Global& g) { return tl::load(g, j, rows, valid); };
+        } else {
+          auto first_page = j / page_size;
+          auto index = tl::load(*pages, first_page, per_step, *pages_in_chunk - first_page);
+          block = [&, index](const tl::Global& g) { return tl::load_rows(g, index, page_size, rows, valid); };
+        }
+        auto k_block = block(K);
+        const OnlineSoftmax next = step(q, k_block, [&] { return block(V); }, valid, rows, scale, {m_in, l_in, acc_in});
+        return tl::carry(next.m, next.l, next.acc);
+      });
+  const OnlineSoftmax out{m, l, acc};
   tl::store(o, out.acc / out.l);
   tl::store(lse, out.m + tl::log(out.l));
 }
 
 }  // namespace
 
-std::int64_t tier_block_rows(TierTarget target, KvLayout layout, int tier) {
-  if (target == TierTarget::cpu) return cpu_block_rows[tier];
-  return layout == KvLayout::paged ? gpu_paged_block_rows[tier] : gpu_block_rows[tier];
+std::int64_t tier_block_rows(TierTarget target, KvLayout layout, std::int64_t page_size, int tier) {
+  const std::int64_t rows = target == TierTarget::cpu ? cpu_block_rows[tier] : gpu_block_rows[tier];
+  return layout == KvLayout::paged ? std::max<std::int64_t>(1, rows / page_size) * page_size : rows;
 }
 
 pto::tl::Family decode_tiers(KvLayout layout, std::int64_t head_dim, std::int64_t page_size, TierTarget target) {
   const char* name = layout == KvLayout::contiguous ? "decode_tier" : "paged_decode_tier";
   return tl::family(name, {0, 1, 2, 3}, [=](tl::Builder& k, std::int64_t tier) {
-    build_tier(k, layout, head_dim, page_size, tier_block_rows(target, layout, static_cast<int>(tier)));
+    build_tier(k, layout, head_dim, page_size, tier_block_rows(target, layout, page_size, static_cast<int>(tier)));
   });
 }
 

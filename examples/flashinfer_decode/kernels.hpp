@@ -11,7 +11,8 @@
 //
 // Tiers are separate instances (one compiled function each) whose KV rows per loop step
 // are set per tier and per target (tier_block_rows; the reasons and H100 figures are in
-// kernels.cpp): on the GPU the two short tiers step 64 rows, the two long ones 128.
+// kernels.cpp): on the GPU the two short tiers step 64 rows, the two long ones 128; a paged
+// step gathers that many rows of whole pages through the block table (tl::load_rows).
 #pragma once
 
 #include <cstdint>
@@ -26,9 +27,9 @@ enum class KvLayout { contiguous, paged };
 
 enum class TierTarget { cpu, gpu };
 
-// KV rows per loop step of each tier for a layout (paged: rounded down to whole pages, at
-// least one).
-std::int64_t tier_block_rows(TierTarget target, KvLayout layout, int tier);
+// KV rows per loop step of each tier for a layout (paged: rounded down to whole pages of
+// `page_size` rows, at least one).
+std::int64_t tier_block_rows(TierTarget target, KvLayout layout, std::int64_t page_size, int tier);
 
 // Contiguous: parameters q [1, d] f16, k and v globals [?, d] f16 (the chunk's rows of one
 // head), kv_len i32, o [1, d] f32, lse [1, 1] f32.

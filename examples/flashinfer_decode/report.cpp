@@ -109,7 +109,9 @@ void print_comparison(const RunReport& r) {
   const pto::ProgramStats& p = r.program;
   const bool gpu = on_gpu(r);
   const TierTarget target = gpu ? TierTarget::gpu : TierTarget::cpu;
-  const auto block_rows = [&](int tier) { return tier_block_rows(target, r.options.layout, tier); };
+  const auto block_rows = [&](int tier) {
+    return tier_block_rows(target, r.options.layout, r.options.page_size, tier);
+  };
   struct Row {
     std::string topic, flashinfer, here;
   };

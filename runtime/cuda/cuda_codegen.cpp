@@ -569,50 +569,59 @@ class Generator : public ir::NodeVisitor<Generator> {
       return load_prefetched(node, *prefetched->second);
     }
     const ir::Type& type = kernel_.type_of(id);
-    const int element = size_bytes(type.dtype);
     line("{{");
     indent_ += 2;
     checked_load_region(node);
     load_source(node);
-    const std::string pad = load_pad(node);
-    const std::string target = tile_pointer(id);
-    const int per_vector = 16 / element;
-    if (type.cols % per_vector == 0) {
-      // 16 bytes per thread per step when every row is whole and the rows are 16-byte aligned.
-      const std::int64_t vectors_per_row = type.cols / per_vector;
-      const std::int64_t words = 16 / 4;
-      line("const bool whole_rows = vc == {} && (((unsigned long long)(source + row * stride + col)) % 16 == 0) &&",
-           type.cols);
-      line("                        (stride % {} == 0);", per_vector);
-      line("if (whole_rows) {{");
-      indent_ += 2;
-      line("for (int i = tid; i < {}; i += {}) {{", type.rows * vectors_per_row, threads_per_cta);
-      indent_ += 2;
-      line("const int r = i / {}, c = (i - r * {}) * {};", vectors_per_row, vectors_per_row, per_vector);
-      line("uint4 v;");
-      line("if (r < vr) {{");
-      line("  v = __ldg((const uint4*)(source + (row + r) * stride + col + c));");
-      line("}} else {{");
-      line("  {} pads[{}];", storage_type(type.dtype), per_vector);
-      line("  for (int k = 0; k < {}; ++k) pads[k] = {};", per_vector, pad);
-      line("  v = *(const uint4*)pads;");
-      line("}}");
-      // Padded rows are 4-byte aligned, not 16: store the vector as 32-bit words.
-      line("unsigned* to = (unsigned*)({} + r * {} + c);", target, slot(id).stride);
-      line("const unsigned* from = (const unsigned*)&v;");
-      line("for (int k = 0; k < {}; ++k) to[k] = from[k];", words);
-      indent_ -= 2;
-      line("}}");
-      indent_ -= 2;
-      line("}} else {{");
-      indent_ += 2;
-      scalar_load(type, target, slot(id).stride, pad);
-      indent_ -= 2;
-      line("}}");
-    } else {
-      scalar_load(type, target, slot(id).stride, pad);
-    }
+    const std::string whole_rows =
+        fmt::format("vc == {} && (((unsigned long long)(source + row * stride + col)) % 16 == 0) && (stride % {} == 0)",
+                    type.cols, 16 / size_bytes(type.dtype));
+    copy_rows(
+        type, tile_pointer(id), slot(id).stride, [](const std::string& r) { return fmt::format("(row + {})", r); },
+        load_pad(node), whole_rows);
     barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // Copies rows [0, vr) x [0, vc) of `source` (row r at row_of(r), columns from col) into
+  // `target`, the rest pad: 16 bytes per thread per step when `whole_rows` holds at run
+  // time (every row whole and 16-byte aligned), element by element otherwise.
+  void copy_rows(const ir::Type& type, const std::string& target, std::int64_t target_stride,
+                 const std::function<std::string(const std::string&)>& row_of, const std::string& pad,
+                 const std::string& whole_rows) {
+    const auto element_copies = [&] {
+      for_each_element(type, [&] {
+        line("{}[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", target, target_stride,
+             row_of("r"), pad);
+      });
+    };
+    const int per_vector = 16 / size_bytes(type.dtype);
+    if (type.cols % per_vector != 0) return element_copies();
+    const std::int64_t vectors_per_row = type.cols / per_vector;
+    line("if ({}) {{", whole_rows);
+    indent_ += 2;
+    line("for (int i = tid; i < {}; i += {}) {{", type.rows * vectors_per_row, threads_per_cta);
+    indent_ += 2;
+    line("const int r = i / {}, c = (i - r * {}) * {};", vectors_per_row, vectors_per_row, per_vector);
+    line("uint4 v;");
+    line("if (r < vr) {{");
+    line("  v = __ldg((const uint4*)(source + {} * stride + col + c));", row_of("r"));
+    line("}} else {{");
+    line("  {} pads[{}];", storage_type(type.dtype), per_vector);
+    line("  for (int k = 0; k < {}; ++k) pads[k] = {};", per_vector, pad);
+    line("  v = *(const uint4*)pads;");
+    line("}}");
+    // Padded rows are 4-byte aligned, not 16: store the vector as 32-bit words.
+    line("unsigned* to = (unsigned*)({} + r * {} + c);", target, target_stride);
+    line("const unsigned* from = (const unsigned*)&v;");
+    line("for (int k = 0; k < 4; ++k) to[k] = from[k];");
+    indent_ -= 2;
+    line("}}");
+    indent_ -= 2;
+    line("}} else {{");
+    indent_ += 2;
+    element_copies();
     indent_ -= 2;
     line("}}");
   }
@@ -626,7 +635,11 @@ class Generator : public ir::NodeVisitor<Generator> {
   void load_prefetched(const ir::Node& node, const PrefetchedLoad& prefetched) {
     line("{{");
     indent_ += 2;
-    checked_load_region(node);
+    if (node.op == ir::Op::load_rows) {
+      check_gathered_rows(node);
+    } else {
+      checked_load_region(node);
+    }
     indent_ -= 2;
     line("}}");
     line("pto::cp_async_wait<{}>();  // this block's copies, fetched ahead", prefetched.groups_after);
@@ -670,7 +683,11 @@ class Generator : public ir::NodeVisitor<Generator> {
     }
     line("if (fetch && !zero) {{");
     indent_ += 2;
-    fetch_block(*prefetched.load);
+    if (prefetched.load->op == ir::Op::load_rows) {
+      fetch_gathered_block(prefetched);
+    } else {
+      fetch_block(*prefetched.load);
+    }
     indent_ -= 2;
     line("}}");
     ahead_.clear();
@@ -691,6 +708,24 @@ class Generator : public ir::NodeVisitor<Generator> {
       if (width >= element && row_bytes % width == 0 && (type.rows == 1 || stride_bytes % width == 0)) return width;
     }
     return 0;
+  }
+
+  // cp.async copies of `width` bytes into `target` (rows of `stride` elements), piece i of
+  // the tile per thread in turn: row r < vr from source row row_of(r), later rows pad.
+  void async_copies_by_piece(const ir::Type& type, std::int64_t stride, int width,
+                             const std::function<std::string(const std::string&)>& row_of, const std::string& pad) {
+    const std::int64_t per_copy = width / size_bytes(type.dtype), copies_per_row = type.cols / per_copy;
+    line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
+    indent_ += 2;
+    line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
+    line("if (r < vr) {{");
+    line("  pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + {} * stride + col + c);", width,
+         stride, row_of("r"));
+    line("}} else {{");
+    line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+    line("}}");
+    indent_ -= 2;
+    line("}}");
   }
 
   // Starts copying one load's block into its slot: asynchronously when its rows are
@@ -734,17 +769,8 @@ class Generator : public ir::NodeVisitor<Generator> {
         line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
         line("}}");
       } else {
-        line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
-        indent_ += 2;
-        line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
-        line("if (r < vr) {{");
-        line("  pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + (row + r) * stride + col + c);",
-             width, stride);
-        line("}} else {{");
-        line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
-        line("}}");
-        indent_ -= 2;
-        line("}}");
+        async_copies_by_piece(
+            type, stride, width, [](const std::string& r) { return fmt::format("(row + {})", r); }, pad);
       }
       indent_ -= 2;
       line("}} else {{");
@@ -761,39 +787,188 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("}}");
   }
 
-  // Rows gathered through an index tile: tile row r < vr is the global's row
-  // index[r / group] * group + r % group. Every thread checks every valid row in order first
-  // (the same values in every thread, so the exit is uniform; the first row outside is the
-  // fault, as in the interpreter), then each copies its elements.
-  void visit_load_rows(const ir::Node& node) {
-    comment(node);
-    const ir::ValueId id = node.results[0];
-    const ir::Type& type = kernel_.type_of(id);
-    const auto source_row = [&](const std::string& r) {
-      return fmt::format("((long long)({}) * {} + ({}) % {})",
-                         element(node.operands[1], fmt::format("({}) / {}", r, node.step), "0"), node.step, r,
-                         node.step);
-    };
-    line("{{");
-    indent_ += 2;
+  // ---- rows gathered through an index tile (load_rows) ----------------------------------------
+
+  // Tile row r < vr of a load_rows is the global's row entry(r / group) * group + r % group,
+  // where entry(k) is the index tile's element k (as a long long expression).
+  static std::string gathered_row(const std::function<std::string(const std::string&)>& entry, std::int64_t group,
+                                  const std::string& r) {
+    return fmt::format("((long long)({}) * {} + ({}) % {})", entry(fmt::format("({}) / {}", r, group)), group, r,
+                       group);
+  }
+  std::function<std::string(const std::string&)> index_tile_entry(const ir::Node& node) const {
+    return [this, &node](const std::string& k) { return element(node.operands[1], k, "0"); };
+  }
+
+  // col, vr, vc of a load_rows, then its valid rows checked in order by every thread, a
+  // group at a time (a group's rows are consecutive in the global: its first row outside
+  // is its first row, or the global's end). The same values in every thread, so the exit
+  // is uniform; the first row outside is the fault, as in the interpreter.
+  void check_gathered_rows(const ir::Node& node) {
+    const std::int64_t group = node.step;
     line("const long long col = {};", index_value(node.operands[2]));
-    valid_extents(node.operands[3], node.operands[4], type);
-    line("for (int g = 0; vc > 0 && g < vr; ++g) {{");
-    line("  const long long gathered = {};", source_row("g"));
-    line("  if (pto::out_of_bounds(gathered, col, 1, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
+    valid_extents(node.operands[3], node.operands[4], kernel_.type_of(node.results[0]));
+    line("for (int g = 0; vc > 0 && g < vr; g += {}) {{", group);
+    line("  const long long first = {}, rows_here = vr - g < {} ? vr - g : {};",
+         gathered_row(index_tile_entry(node), group, "g"), group, group);
+    line("  if (pto::out_of_bounds(first, col, rows_here, vc, args[{0}].rows, args[{0}].cols)) {{", node.param);
+    line("    const bool cols_out = col < 0 || vc > args[{0}].cols - col;", node.param);
+    line("    const long long gathered = cols_out || first < 0 || first >= args[{0}].rows ? first : args[{0}].rows;",
+         node.param);
     line("    if (tid == 0) pto::record_fault(fault, task, pto::fault_load_out_of_bounds, {}, gathered, col, 1, vc);",
          node_index(node));
     line("    return;");
     line("  }}");
     line("}}");
+  }
+
+  // Whether every row of a gather reads whole aligned pieces of `width` bytes: all columns
+  // valid, the first row's start and the row stride multiples of the width (as a condition).
+  std::string whole_gathered_rows(const ir::Type& type, int width) const {
+    return fmt::format("vc == {} && (((unsigned long long)(source + col)) % {} == 0) && ((stride * {}) % {} == 0)",
+                       type.cols, width, size_bytes(type.dtype), width);
+  }
+
+  void visit_load_rows(const ir::Node& node) {
+    comment(node);
+    if (const auto prefetched = prefetched_.find(&node); prefetched != prefetched_.end()) {
+      return load_prefetched(node, *prefetched->second);
+    }
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
+    const auto entry = index_tile_entry(node);
+    line("{{");
+    indent_ += 2;
+    check_gathered_rows(node);
     load_source(node);
-    const std::string pad = load_pad(node);
-    const std::string target = tile_pointer(id);
-    for_each_element(type, [&] {
-      line("{}[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", target, slot(id).stride,
-           source_row("r"), pad);
-    });
+    copy_rows(
+        type, tile_pointer(id), slot(id).stride,
+        [&](const std::string& r) { return gathered_row(entry, node.step, r); }, load_pad(node),
+        whole_gathered_rows(type, 16));
     barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // The most block-table entries a gather's fetch ahead holds in registers.
+  static constexpr std::int64_t max_entries_in_registers = 16;
+
+  // Starts copying a load_rows' block of the iteration ahead into its slot (see
+  // fetch_block). The index entries come from the index tile when it is defined before the
+  // loop, else from the index load's global at its region for that iteration; a region or
+  // gathered row outside its global skips the fetch (the iteration reports the fault).
+  void fetch_gathered_block(const PrefetchedLoad& prefetched) {
+    const ir::Node& node = *prefetched.load;
+    const ir::ValueId id = node.results[0];
+    const ir::Type& type = kernel_.type_of(id);
+    const std::int64_t stride = slot(id).stride, group = node.step;
+    line("{{");
+    indent_ += 2;
+    std::function<std::string(const std::string&)> entry = index_tile_entry(node);
+    bool entries_in_registers = false;
+    if (const ir::Node* index = prefetched.index_load) {
+      const ir::Type& index_type = kernel_.type_of(index->results[0]);
+      const ir::Param& p = kernel_.params[static_cast<std::size_t>(index->param)];
+      line("const long long irow = {}, icol = {};", index_value(index->operands[1]), index_value(index->operands[2]));
+      line("const long long ivr = pto::clamp_extent({}, {}), ivc = pto::clamp_extent({}, 1);",
+           index_value(index->operands[3]), index_type.rows, index_value(index->operands[4]));
+      line("bool rows_in = !pto::out_of_bounds(irow, icol, ivr, ivc, args[{0}].rows, args[{0}].cols);", index->param);
+      const std::string pad = narrow(index_type.dtype, literal(index_type.dtype, index->number));
+      const std::string read = fmt::format("((const {0}*)args[{1}].data)[(irow + k) * args[{1}].stride + icol]",
+                                           storage_type(p.type.dtype), index->param);
+      if (index_type.rows <= max_entries_in_registers) {
+        // A few entries: every thread reads them all at once, into registers (independent
+        // loads in flight together; the loops over groups below are unrolled, so each
+        // group's entry is a register), rather than one round trip per group.
+        entries_in_registers = true;
+        line("{} entries[{}];", compute_type(index_type.dtype), index_type.rows);
+        line("#pragma unroll");
+        line("for (int k = 0; k < {}; ++k) entries[k] = rows_in && k < ivr && ivc > 0 ? {} : {};", index_type.rows,
+             read, pad);
+        entry = [](const std::string& k) { return fmt::format("(long long)entries[{}]", k); };
+      } else {
+        entry = [read, pad](const std::string& k) {
+          return fmt::format(
+              "[&] {{ const long long k = {0}; return k < ivr && ivc > 0 ? (long long){1} : "
+              "(long long)({2}); }}()",
+              k, read, pad);
+        };
+      }
+    } else {
+      line("bool rows_in = true;");
+    }
+    line("const long long col = {};", index_value(node.operands[2]));
+    valid_extents(node.operands[3], node.operands[4], type);
+    // Groups in a loop of constant bounds (unrolled where the entries are registers).
+    const auto for_each_group = [&](const std::function<void()>& body) {
+      if (entries_in_registers) line("#pragma unroll");
+      line("for (int g = 0; g < {}; g += {}) {{  // a group's rows are consecutive in the global", type.rows, group);
+      indent_ += 2;
+      line("if (g >= vr) break;");
+      body();
+      indent_ -= 2;
+      line("}}");
+    };
+    for_each_group([&] {
+      line("const long long first = {}, last = first + (vr - g < {} ? vr - g : {}) - 1;",
+           gathered_row(entry, group, "g"), group, group);
+      line(
+          "rows_in = rows_in && !pto::out_of_bounds(first, col, last - first + 1, vc, args[{0}].rows, "
+          "args[{0}].cols);",
+          node.param);
+    });
+    line("if (rows_in) {{");
+    indent_ += 2;
+    load_source(node);
+    line("{}* const target = {};", storage_type(type.dtype), tile_pointer(id));
+    const std::string pad = load_pad(node);
+    const auto element_copies = [&] {
+      for_each_element(type, [&] {
+        line("target[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", stride,
+             gathered_row(entry, group, "r"), pad);
+      });
+    };
+    if (const int width = copy_width(id); width > 0) {
+      const std::int64_t per_copy = width / size_bytes(type.dtype), copies_per_row = type.cols / per_copy;
+      line("if ({}) {{", whole_gathered_rows(type, width));
+      indent_ += 2;
+      if (threads_per_cta % copies_per_row == 0) {
+        // Each thread copies one column piece of every rows_per_pass-th row. A group's rows
+        // are consecutive in the global: its entry is read once per group, and the thread
+        // walks both pointers through the group's rows by a constant step.
+        const std::int64_t rows_per_pass = threads_per_cta / copies_per_row;
+        line("const int c = (tid % {}) * {}, first = tid / {};", copies_per_row, per_copy, copies_per_row);
+        for_each_group([&] {
+          line("const int end = vr - g < {} ? (int)(vr - g) : {};  // rows of this group, from g", group, group);
+          line("int r = (first - g % {0} + {0}) % {0};  // this thread's first row of the group, from g",
+               rows_per_pass);
+          line("const unsigned char* from = (const unsigned char*)(source + ({} + r) * stride + col + c);",
+               gathered_row(entry, group, "g"));
+          line("unsigned to = pto::shared_address(target + (g + r) * {} + c);", stride);
+          line("#pragma unroll 4");
+          line("for (; r < end; r += {0}, from += stride * {1}, to += {2}) pto::cp_async<{3}>(to, from);",
+               rows_per_pass, rows_per_pass * size_bytes(type.dtype), rows_per_pass * stride * size_bytes(type.dtype),
+               width);
+        });
+        line("for (int r = first; r < {}; r += {}) {{", type.rows, rows_per_pass);
+        line("  if (r >= vr)");
+        line("    for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+        line("}}");
+      } else {
+        async_copies_by_piece(
+            type, stride, width, [&](const std::string& r) { return gathered_row(entry, group, r); }, pad);
+      }
+      indent_ -= 2;
+      line("}} else {{");
+      indent_ += 2;
+      element_copies();
+      indent_ -= 2;
+      line("}}");
+    } else {
+      element_copies();
+    }
+    indent_ -= 2;
+    line("}}");
     indent_ -= 2;
     line("}}");
   }

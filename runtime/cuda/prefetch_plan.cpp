@@ -35,14 +35,17 @@ class LoopAnalysis {
     LoopPrefetch out;
     for (std::size_t i = 0; i < body_.nodes.size(); ++i) {
       const ir::Node& node = body_.nodes[i];
-      if (node.op != ir::Op::load || !reads_input(kernel_, node)) continue;
+      const bool gather = node.op == ir::Op::load_rows;
+      if ((node.op != ir::Op::load && !gather) || !reads_input(kernel_, node)) continue;
       std::unordered_set<const ir::Node*> needed;
-      bool computable = true;
-      for (std::size_t k = 1; k < node.operands.size() && computable; ++k)
+      const ir::Node* index_load = nullptr;
+      bool computable = !gather || index_computable_ahead(node.operands[1], needed, index_load);
+      for (std::size_t k = gather ? 2 : 1; k < node.operands.size() && computable; ++k)
         computable = computable_ahead(node.operands[k], needed);
       if (!computable) continue;
       PrefetchedLoad load;
       load.load = &node;
+      load.index_load = index_load;
       load.position = i;
       load.issue_after = last_reader(i);
       for (const ir::Node& candidate : body_.nodes)
@@ -82,6 +85,21 @@ class LoopAnalysis {
     }
     if (computable) needed.insert(&node);
     return computable;
+  }
+
+  // Whether a load_rows' index tile can be had for the next index: defined before the loop
+  // (the same tile), or loaded in the body from an `in` global at a region computable
+  // ahead, whose entries the fetch then reads from the global itself (`index_load`).
+  bool index_computable_ahead(ir::ValueId index, std::unordered_set<const ir::Node*>& needed,
+                              const ir::Node*& index_load) const {
+    const auto defined = defined_here_.find(index);
+    if (defined == defined_here_.end()) return true;
+    const ir::Node& node = *defined->second;
+    if (node.op != ir::Op::load || !reads_input(kernel_, node)) return false;
+    for (std::size_t k = 1; k < node.operands.size(); ++k)
+      if (!computable_ahead(node.operands[k], needed)) return false;
+    index_load = &node;
+    return true;
   }
 
   // The index of the last body node that reads the block loaded at `position`, directly or

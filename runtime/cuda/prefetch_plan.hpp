@@ -8,7 +8,10 @@
 // A load qualifies when
 // - it is a node of the loop's own body (a load in a nested loop belongs to that loop),
 // - it reads a tile from an `in` global: the kernel never writes one, so reading it early
-//   sees the same data, and
+//   sees the same data,
+// - for a load_rows (rows gathered through an index tile, paged KV), its index tile is
+//   defined before the loop or is itself a body load of an `in` global computable ahead
+//   (a block-table slice): the fetch reads the next iteration's entries from that global, and
 // - its row, column and valid extents can be computed for the next index ahead of time:
 //   they are built from the induction variable, values defined before the loop, constants,
 //   scalar elementwise ops and load_scalar of `in` globals (block tables). A carried scalar
@@ -36,11 +39,12 @@
 namespace pto::cuda {
 
 struct PrefetchedLoad {
-  const ir::Node* load = nullptr;
-  std::vector<const ir::Node*> chain;  // the body's scalar nodes its operands need, in body order
-  std::size_t position = 0;            // the load's index in the body
-  std::size_t issue_after = 0;         // index of the body node after which the next block is fetched
-  int groups_after = 0;                // groups committed after this load's when it is consumed
+  const ir::Node* load = nullptr;        // a load, or a load_rows
+  const ir::Node* index_load = nullptr;  // a load_rows': the body's load of its index tile, if any
+  std::vector<const ir::Node*> chain;    // the body's scalar nodes its operands need, in body order
+  std::size_t position = 0;              // the load's index in the body
+  std::size_t issue_after = 0;           // index of the body node after which the next block is fetched
+  int groups_after = 0;                  // groups committed after this load's when it is consumed
 };
 
 struct LoopPrefetch {

@@ -285,12 +285,13 @@ TEST_CASE("#18 device enumeration: the kernels read the tables, and results, tas
     });
   };
   Tensor X_host = Tensor::wrap("x", x.data(), DType::f32, {total, width});
-  Tensor Y_host = Tensor::host("y", DType::f32, {512, width}), Z_host = Tensor::host("z", DType::f32, {512, width});
+  constexpr std::int32_t rows = 2048;
+  Tensor Y_host = Tensor::host("y", DType::f32, {rows, width}), Z_host = Tensor::host("z", DType::f32, {rows, width});
   Tensor X = Tensor::device("x", DType::f32, {total, width});
   X.copy_from(x);
-  Tensor Y = Tensor::device("y", DType::f32, {512, width}), Z = Tensor::device("z", DType::f32, {512, width});
+  Tensor Y = Tensor::device("y", DType::f32, {rows, width}), Z = Tensor::device("z", DType::f32, {rows, width});
   Program cpu = two_stages(X_host, Y_host, Z_host).task_graph(Deps::stages()).compile(Target::cpu());
-  const std::vector<float> zeros(512 * width, 0.0f);
+  const std::vector<float> zeros(rows * width, 0.0f);
   for (const bool graphs : {false, true}) {
     CAPTURE(graphs);
     // Rows no task writes keep what they held: start both sides from zeros.
@@ -300,7 +301,9 @@ TEST_CASE("#18 device enumeration: the kernels read the tables, and results, tas
                       .streams(2)
                       .task_graph(Deps::stages(), graphs ? Graphs::on() : Graphs::off())
                       .compile(Target::cuda());
-    for (const auto& step : std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {0, 5}, {7, 4}}) {
+    // Two slots per descriptor; the largest table runs the enumeration on several CTAs.
+    for (const auto& step :
+         std::vector<std::pair<int, std::uint32_t>>{{300, 1}, {300, 2}, {512, 3}, {rows, 6}, {0, 5}, {7, 4}}) {
       const int count = step.first;
       const std::uint32_t seed = step.second;
       CAPTURE(count);

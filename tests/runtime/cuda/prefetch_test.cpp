@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "dsl/builder.hpp"
@@ -103,6 +104,64 @@ TEST_CASE("a loop fetches ahead the loads whose region depends only on its index
   CHECK_FALSE(compiled.cubin().image.empty());
   const cuda::PersistentCudaKernel persistent({&compiled});
   CHECK(has(persistent.generated().source, "pto::cp_async_wait_all();"));
+}
+
+TEST_CASE("a paged KV loop's gathers are fetched ahead, their next block-table entries read from the table") {
+  const std::int64_t page = 16, rows = 64;
+  const auto kernel = tl::kernel("paged", [&](tl::Builder& k) {
+    auto q = k.in(tl::tile(1, 128, f16), "q");
+    auto K = k.in(tl::global(f16, {tl::dyn, 128}), "k");
+    auto V = k.in(tl::global(f16, {tl::dyn, 128}), "v");
+    auto pages = k.in(tl::global(i32, {tl::dyn, 1}), "pages");
+    auto n = k.scalar(i32, "n");
+    auto [acc] = tl::for_range(0, n, rows, {tl::zeros(1, 128, f32)}, [&](tl::Scalar j, tl::Value acc_in) {
+      auto index = tl::load(pages, j / page, rows / page, (n + (page - 1)) / page - j / page);
+      auto s = tl::matmul(q, tl::trans(tl::load_rows(K, index, page, rows, n - j)));
+      return tl::carry(acc_in + tl::matmul(s, tl::load_rows(V, index, page, rows, n - j)));
+    });
+    tl::store(k.out(tl::tile(1, 128, f32), "o"), acc);
+  });
+  const cuda::LoopPrefetch plan = loop_plan(kernel);
+  // K and V, and the index tile's own load (fetched after its last reader, V's gather):
+  // each gather knows the load of its index.
+  std::vector<std::string> names = loaded_params(kernel, plan);
+  CHECK(names == std::vector<std::string>{"k", "pages", "v"});
+  REQUIRE(plan.loads.size() == 3);
+  for (const cuda::PrefetchedLoad& load : plan.loads) {
+    const std::string& name = kernel.ir().params.at(static_cast<std::size_t>(load.load->param)).name;
+    CAPTURE(name);
+    if (name == "pages") {
+      CHECK(load.index_load == nullptr);
+      continue;
+    }
+    REQUIRE(load.index_load != nullptr);
+    CHECK(load.load->op == ir::Op::load_rows);
+    CHECK(kernel.ir().params.at(static_cast<std::size_t>(load.index_load->param)).name == "pages");
+    // j / page and the entry count are recomputed for the next index.
+    CHECK(std::any_of(load.chain.begin(), load.chain.end(),
+                      [](const ir::Node* node) { return node->op == ir::Op::div; }));
+  }
+  const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
+  CHECK(has(generated.source, "entries[k] = rows_in && k < ivr"));  // the next step's entries, from the table
+  CHECK(has(generated.source, "bool rows_in ="));
+  const cuda::CudaKernel compiled(kernel);
+  CHECK_FALSE(compiled.cubin().image.empty());
+
+  // An index tile defined before the loop is the same in every step: read from its tile.
+  const auto fixed = tl::kernel("fixed_index", [&](tl::Builder& k) {
+    auto K = k.in(tl::global(f16, {tl::dyn, 128}), "k");
+    auto pages = k.in(tl::global(i32, {tl::dyn, 1}), "pages");
+    auto n = k.scalar(i32, "n");
+    auto index = tl::load(pages, 0, rows / page, rows / page);
+    auto [acc] = tl::for_range(0, n, 1, {tl::zeros(1, 128, f32)}, [&](tl::Scalar j, tl::Value acc_in) {
+      return tl::carry(acc_in + tl::colsum(tl::cast(tl::load_rows(K, index, page, rows, rows - j), f32)));
+    });
+    tl::store(k.out(tl::tile(1, 128, f32), "o"), acc);
+  });
+  const cuda::LoopPrefetch fixed_plan = loop_plan(fixed);
+  REQUIRE(fixed_plan.loads.size() == 1);
+  CHECK(fixed_plan.loads[0].index_load == nullptr);
+  CHECK(fixed_plan.loads[0].load->op == ir::Op::load_rows);
 }
 
 TEST_CASE("single-row and unpadded blocks are fetched 16 bytes at a time") {
