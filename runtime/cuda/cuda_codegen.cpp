@@ -853,10 +853,15 @@ class Generator : public ir::NodeVisitor<Generator> {
   // The most block-table entries a gather's fetch ahead holds in registers.
   static constexpr std::int64_t max_entries_in_registers = 16;
 
+  // Rows of a gather's fetch ahead that one thread resolves before it issues their copies:
+  // their entry reads are in flight together.
+  static constexpr int gathered_rows_per_batch = 8;
+
   // Starts copying a load_rows' block of the iteration ahead into its slot (see
   // fetch_block). The index entries come from the index tile when it is defined before the
-  // loop, else from the index load's global at its region for that iteration; a region or
-  // gathered row outside its global skips the fetch (the iteration reports the fault).
+  // loop, else from the index load's global at its region for that iteration (nothing is
+  // read outside it). A group or row outside the global is not copied: the iteration's own
+  // check reports the fault before its block is used.
   void fetch_gathered_block(const PrefetchedLoad& prefetched) {
     const ir::Node& node = *prefetched.load;
     const ir::ValueId id = node.results[0];
@@ -865,110 +870,122 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("{{");
     indent_ += 2;
     std::function<std::string(const std::string&)> entry = index_tile_entry(node);
-    bool entries_in_registers = false;
+    bool entries_in_registers = true;  // or an index tile, whose entries are as cheap
     if (const ir::Node* index = prefetched.index_load) {
       const ir::Type& index_type = kernel_.type_of(index->results[0]);
       const ir::Param& p = kernel_.params[static_cast<std::size_t>(index->param)];
       line("const long long irow = {}, icol = {};", index_value(index->operands[1]), index_value(index->operands[2]));
       line("const long long ivr = pto::clamp_extent({}, {}), ivc = pto::clamp_extent({}, 1);",
            index_value(index->operands[3]), index_type.rows, index_value(index->operands[4]));
-      line("bool rows_in = !pto::out_of_bounds(irow, icol, ivr, ivc, args[{0}].rows, args[{0}].cols);", index->param);
+      line("const bool index_in = !pto::out_of_bounds(irow, icol, ivr, ivc, args[{0}].rows, args[{0}].cols);",
+           index->param);
       const std::string pad = narrow(index_type.dtype, literal(index_type.dtype, index->number));
-      const std::string read = fmt::format("((const {0}*)args[{1}].data)[(irow + k) * args[{1}].stride + icol]",
-                                           storage_type(p.type.dtype), index->param);
-      if (index_type.rows <= max_entries_in_registers) {
+      const std::string read = fmt::format(
+          "(index_in && k < ivr && ivc > 0 ? (long long)((const {0}*)args[{1}].data)[(irow + k) * args[{1}].stride + "
+          "icol] : (long long)({2}))",
+          storage_type(p.type.dtype), index->param, pad);
+      entries_in_registers = index_type.rows <= max_entries_in_registers;
+      // Read where it is used: also the element copies' entry (a register array indexed by
+      // a run-time row would be moved to local memory, fast path and all).
+      entry = [read](const std::string& k) {
+        return fmt::format("[&] {{ const long long k = {}; return {}; }}()", k, read);
+      };
+      if (entries_in_registers) {
         // A few entries: every thread reads them all at once, into registers (independent
-        // loads in flight together; the loops over groups below are unrolled, so each
-        // group's entry is a register), rather than one round trip per group.
-        entries_in_registers = true;
-        line("{} entries[{}];", compute_type(index_type.dtype), index_type.rows);
+        // loads in flight together; the loop over groups below is unrolled, so each group's
+        // entry is a register), rather than one round trip per group.
+        line("long long entries[{}];", index_type.rows);
         line("#pragma unroll");
-        line("for (int k = 0; k < {}; ++k) entries[k] = rows_in && k < ivr && ivc > 0 ? {} : {};", index_type.rows,
-             read, pad);
-        entry = [](const std::string& k) { return fmt::format("(long long)entries[{}]", k); };
-      } else {
-        entry = [read, pad](const std::string& k) {
-          return fmt::format(
-              "[&] {{ const long long k = {0}; return k < ivr && ivc > 0 ? (long long){1} : "
-              "(long long)({2}); }}()",
-              k, read, pad);
-        };
+        line("for (int k = 0; k < {}; ++k) entries[k] = {};", index_type.rows, read);
       }
-    } else {
-      line("bool rows_in = true;");
     }
+    // In the unrolled loop over groups: the group's entry, a register.
+    const std::function<std::string(const std::string&)> group_entry =
+        prefetched.index_load != nullptr && entries_in_registers
+            ? [](const std::string& k) { return fmt::format("entries[{}]", k); }
+            : entry;
     line("const long long col = {};", index_value(node.operands[2]));
     valid_extents(node.operands[3], node.operands[4], type);
-    // Groups in a loop of constant bounds (unrolled where the entries are registers).
-    const auto for_each_group = [&](const std::function<void()>& body) {
-      if (entries_in_registers) line("#pragma unroll");
-      line("for (int g = 0; g < {}; g += {}) {{  // a group's rows are consecutive in the global", type.rows, group);
-      indent_ += 2;
-      line("if (g >= vr) break;");
-      body();
-      indent_ -= 2;
-      line("}}");
-    };
-    for_each_group([&] {
-      line("const long long first = {}, last = first + (vr - g < {} ? vr - g : {}) - 1;",
-           gathered_row(entry, group, "g"), group, group);
-      line(
-          "rows_in = rows_in && !pto::out_of_bounds(first, col, last - first + 1, vc, args[{0}].rows, "
-          "args[{0}].cols);",
-          node.param);
-    });
-    line("if (rows_in) {{");
-    indent_ += 2;
     load_source(node);
     line("{}* const target = {};", storage_type(type.dtype), tile_pointer(id));
     const std::string pad = load_pad(node);
+    const auto row_in = [&](const std::string& row) {
+      return fmt::format("!pto::out_of_bounds({}, col, 1, vc, args[{}].rows, args[{}].cols)", row, node.param,
+                         node.param);
+    };
     const auto element_copies = [&] {
       for_each_element(type, [&] {
-        line("target[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", stride,
-             gathered_row(entry, group, "r"), pad);
+        line("{{");
+        line("  const long long from_row = r < vr && c < vc ? {} : -1;", gathered_row(entry, group, "r"));
+        line("  target[r * {} + c] = from_row >= 0 && {} ? source[from_row * stride + col + c] : {};", stride,
+             row_in("from_row"), pad);
+        line("}}");
       });
     };
-    if (const int width = copy_width(id); width > 0) {
-      const std::int64_t per_copy = width / size_bytes(type.dtype), copies_per_row = type.cols / per_copy;
+    const int width = copy_width(id);
+    const std::int64_t per_copy = width > 0 ? width / size_bytes(type.dtype) : 0;
+    const std::int64_t copies_per_row = width > 0 ? type.cols / per_copy : 0;
+    if (width == 0 || threads_per_cta % copies_per_row != 0) {
+      element_copies();  // (rare shapes: no piece per thread and row pass)
+    } else {
       line("if ({}) {{", whole_gathered_rows(type, width));
       indent_ += 2;
-      if (threads_per_cta % copies_per_row == 0) {
-        // Each thread copies one column piece of every rows_per_pass-th row. A group's rows
-        // are consecutive in the global: its entry is read once per group, and the thread
-        // walks both pointers through the group's rows by a constant step.
-        const std::int64_t rows_per_pass = threads_per_cta / copies_per_row;
-        line("const int c = (tid % {}) * {}, first = tid / {};", copies_per_row, per_copy, copies_per_row);
-        for_each_group([&] {
-          line("const int end = vr - g < {} ? (int)(vr - g) : {};  // rows of this group, from g", group, group);
-          line("int r = (first - g % {0} + {0}) % {0};  // this thread's first row of the group, from g",
-               rows_per_pass);
-          line("const unsigned char* from = (const unsigned char*)(source + ({} + r) * stride + col + c);",
-               gathered_row(entry, group, "g"));
-          line("unsigned to = pto::shared_address(target + (g + r) * {} + c);", stride);
-          line("#pragma unroll 4");
-          line("for (; r < end; r += {0}, from += stride * {1}, to += {2}) pto::cp_async<{3}>(to, from);",
-               rows_per_pass, rows_per_pass * size_bytes(type.dtype), rows_per_pass * stride * size_bytes(type.dtype),
-               width);
-        });
-        line("for (int r = first; r < {}; r += {}) {{", type.rows, rows_per_pass);
-        line("  if (r >= vr)");
-        line("    for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+      // Each thread copies one column piece of every rows_per_pass-th row.
+      const std::int64_t rows_per_pass = threads_per_cta / copies_per_row;
+      const int element_bytes = size_bytes(type.dtype);
+      line("const int c = (tid % {}) * {}, first = tid / {};", copies_per_row, per_copy, copies_per_row);
+      if (entries_in_registers) {
+        // A group's rows are consecutive in the global: checked once, and the thread walks
+        // both pointers through its rows of the group by a constant step.
+        line("#pragma unroll");
+        line("for (int g = 0; g < {}; g += {}) {{", type.rows, group);
+        indent_ += 2;
+        line("if (g >= vr) break;");
+        line("const int end = vr - g < {} ? (int)(vr - g) : {};  // rows of this group, from g", group, group);
+        line("const long long from_row = {};", gathered_row(group_entry, group, "g"));
+        line("if (pto::out_of_bounds(from_row, col, end, vc, args[{0}].rows, args[{0}].cols)) continue;", node.param);
+        line("int r = (first - g % {0} + {0}) % {0};  // this thread's first row of the group, from g", rows_per_pass);
+        line("const unsigned char* from = (const unsigned char*)(source + (from_row + r) * stride + col + c);");
+        line("unsigned to = pto::shared_address(target + (g + r) * {} + c);", stride);
+        line("#pragma unroll 4");
+        line("for (; r < end; r += {0}, from += stride * {1}, to += {2}) pto::cp_async<{3}>(to, from);", rows_per_pass,
+             rows_per_pass * element_bytes, rows_per_pass * stride * element_bytes, width);
+        indent_ -= 2;
         line("}}");
       } else {
-        async_copies_by_piece(
-            type, stride, width, [&](const std::string& r) { return gathered_row(entry, group, r); }, pad);
+        // Many entries (small pages): the thread's own rows, a batch at a time, their entry
+        // reads issued together before the batch's copies.
+        const int batch = gathered_rows_per_batch;
+        line("for (int r0 = first; r0 < vr; r0 += {}) {{", batch * rows_per_pass);
+        indent_ += 2;
+        line("long long from_row[{}];", batch);
+        line("#pragma unroll");
+        line("for (int u = 0; u < {}; ++u) {{", batch);
+        line("  const int r = r0 + u * {};", rows_per_pass);
+        line("  from_row[u] = r < vr ? {} : -1;", gathered_row(entry, group, "r"));
+        line("}}");
+        line("#pragma unroll");
+        line("for (int u = 0; u < {}; ++u) {{", batch);
+        line("  const int r = r0 + u * {};", rows_per_pass);
+        line("  if (r < vr && {})", row_in("from_row[u]"));
+        line(
+            "    pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + from_row[u] * stride + col + c);",
+            width, stride);
+        line("}}");
+        indent_ -= 2;
+        line("}}");
       }
+      line("for (int r = first; r < {}; r += {}) {{", type.rows, rows_per_pass);
+      line("  if (r >= vr)");
+      line("    for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+      line("}}");
       indent_ -= 2;
       line("}} else {{");
       indent_ += 2;
       element_copies();
       indent_ -= 2;
       line("}}");
-    } else {
-      element_copies();
     }
-    indent_ -= 2;
-    line("}}");
     indent_ -= 2;
     line("}}");
   }

@@ -92,6 +92,8 @@ class LoopAnalysis {
   // ahead, whose entries the fetch then reads from the global itself (`index_load`).
   bool index_computable_ahead(ir::ValueId index, std::unordered_set<const ir::Node*>& needed,
                               const ir::Node*& index_load) const {
+    for (std::size_t i = 1; i < body_.arguments.size(); ++i)
+      if (index == body_.arguments[i]) return false;  // carried: the next iteration's tile is not known yet
     const auto defined = defined_here_.find(index);
     if (defined == defined_here_.end()) return true;
     const ir::Node& node = *defined->second;

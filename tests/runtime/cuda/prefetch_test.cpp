@@ -142,8 +142,8 @@ TEST_CASE("a paged KV loop's gathers are fetched ahead, their next block-table e
                       [](const ir::Node* node) { return node->op == ir::Op::div; }));
   }
   const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
-  CHECK(has(generated.source, "entries[k] = rows_in && k < ivr"));  // the next step's entries, from the table
-  CHECK(has(generated.source, "bool rows_in ="));
+  CHECK(has(generated.source, "entries[k] = (index_in && k < ivr"));  // the next step's entries, from the table
+  CHECK(has(generated.source, "if (pto::out_of_bounds(from_row, col, end, vc,"));  // a group outside: not copied
   const cuda::CudaKernel compiled(kernel);
   CHECK_FALSE(compiled.cubin().image.empty());
 
@@ -162,6 +162,23 @@ TEST_CASE("a paged KV loop's gathers are fetched ahead, their next block-table e
   REQUIRE(fixed_plan.loads.size() == 1);
   CHECK(fixed_plan.loads[0].index_load == nullptr);
   CHECK(fixed_plan.loads[0].load->op == ir::Op::load_rows);
+
+  // A carried index tile is known only at the end of the iteration: that gather stays
+  // synchronous.
+  const auto carried = tl::kernel("carried_index", [&](tl::Builder& k) {
+    auto K = k.in(tl::global(f16, {tl::dyn, 128}), "k");
+    auto pages = k.in(tl::global(i32, {tl::dyn, 1}), "pages");
+    auto n = k.scalar(i32, "n");
+    auto first = tl::load(pages, 0, rows / page, rows / page);
+    auto [acc, index] =
+        tl::for_range(0, n, 1, {tl::zeros(1, 128, f32), first}, [&](tl::Scalar j, tl::Value acc_in, tl::Value at) {
+          auto block = tl::load_rows(K, at, page, rows, rows - j);
+          return tl::carry(acc_in + tl::colsum(tl::cast(block, f32)), at + 1);
+        });
+    tl::store(k.out(tl::tile(1, 128, f32), "o"), acc);
+    tl::store(k.out(tl::tile(rows / page, 1, i32), "last"), index);
+  });
+  CHECK(loop_plan(carried).loads.empty());
 }
 
 TEST_CASE("single-row and unpadded blocks are fetched 16 bytes at a time") {
