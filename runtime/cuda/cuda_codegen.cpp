@@ -464,6 +464,9 @@ class Generator : public ir::NodeVisitor<Generator> {
                                            storage_type(p.type.dtype), node.param, row, node.param, col));
   }
 
+  // A load's row r of its global, as an expression.
+  static std::string loaded_row(const std::string& r) { return fmt::format("(row + {})", r); }
+
   // row, col and the clamped valid extents vr, vc of a load, as variables.
   void load_region(const ir::Node& node) {
     line("const long long row = {}, col = {};", index_value(node.operands[1]), index_value(node.operands[2]));
@@ -511,10 +514,32 @@ class Generator : public ir::NodeVisitor<Generator> {
     const std::string whole_rows =
         fmt::format("vc == {} && (((unsigned long long)(source + row * stride + col)) % 16 == 0) && (stride % {} == 0)",
                     type.cols, 16 / size_bytes(type.dtype));
-    copy_rows(
-        type, tile_pointer(id), slot(id).stride, [](const std::string& r) { return fmt::format("(row + {})", r); },
-        load_pad(node), whole_rows);
+    copy_rows(type, tile_pointer(id), slot(id).stride, loaded_row, load_pad(node), whole_rows);
     barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // Element copies of rows [0, vr) x [0, vc) into `target` (rows of `stride` elements),
+  // row r from the source's row row_of(r), the rest pad.
+  void element_copies(const ir::Type& type, const std::string& target, std::int64_t stride,
+                      const std::function<std::string(const std::string&)>& row_of, const std::string& pad) {
+    for_each_element(type, [&] {
+      line("{}[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", target, stride, row_of("r"),
+           pad);
+    });
+  }
+
+  // if (condition) { then } else { otherwise }, each emitted by its function.
+  void if_else(const std::string& condition, const std::function<void()>& then,
+               const std::function<void()>& otherwise) {
+    line("if ({}) {{", condition);
+    indent_ += 2;
+    then();
+    indent_ -= 2;
+    line("}} else {{");
+    indent_ += 2;
+    otherwise();
     indent_ -= 2;
     line("}}");
   }
@@ -525,40 +550,32 @@ class Generator : public ir::NodeVisitor<Generator> {
   void copy_rows(const ir::Type& type, const std::string& target, std::int64_t target_stride,
                  const std::function<std::string(const std::string&)>& row_of, const std::string& pad,
                  const std::string& whole_rows) {
-    const auto element_copies = [&] {
-      for_each_element(type, [&] {
-        line("{}[r * {} + c] = (r < vr && c < vc) ? source[{} * stride + col + c] : {};", target, target_stride,
-             row_of("r"), pad);
-      });
-    };
+    const auto element_wise = [&] { element_copies(type, target, target_stride, row_of, pad); };
     const int per_vector = 16 / size_bytes(type.dtype);
-    if (type.cols % per_vector != 0) return element_copies();
+    if (type.cols % per_vector != 0) return element_wise();
     const std::int64_t vectors_per_row = type.cols / per_vector;
-    line("if ({}) {{", whole_rows);
-    indent_ += 2;
-    line("for (int i = tid; i < {}; i += {}) {{", type.rows * vectors_per_row, threads_per_cta);
-    indent_ += 2;
-    line("const int r = i / {}, c = (i - r * {}) * {};", vectors_per_row, vectors_per_row, per_vector);
-    line("uint4 v;");
-    line("if (r < vr) {{");
-    line("  v = __ldg((const uint4*)(source + {} * stride + col + c));", row_of("r"));
-    line("}} else {{");
-    line("  {} pads[{}];", storage_type(type.dtype), per_vector);
-    line("  for (int k = 0; k < {}; ++k) pads[k] = {};", per_vector, pad);
-    line("  v = *(const uint4*)pads;");
-    line("}}");
-    // Padded rows are 4-byte aligned, not 16: store the vector as 32-bit words.
-    line("unsigned* to = (unsigned*)({} + r * {} + c);", target, target_stride);
-    line("const unsigned* from = (const unsigned*)&v;");
-    line("for (int k = 0; k < 4; ++k) to[k] = from[k];");
-    indent_ -= 2;
-    line("}}");
-    indent_ -= 2;
-    line("}} else {{");
-    indent_ += 2;
-    element_copies();
-    indent_ -= 2;
-    line("}}");
+    if_else(
+        whole_rows,
+        [&] {
+          line("for (int i = tid; i < {}; i += {}) {{", type.rows * vectors_per_row, threads_per_cta);
+          indent_ += 2;
+          line("const int r = i / {}, c = (i - r * {}) * {};", vectors_per_row, vectors_per_row, per_vector);
+          line("uint4 v;");
+          line("if (r < vr) {{");
+          line("  v = __ldg((const uint4*)(source + {} * stride + col + c));", row_of("r"));
+          line("}} else {{");
+          line("  {} pads[{}];", storage_type(type.dtype), per_vector);
+          line("  for (int k = 0; k < {}; ++k) pads[k] = {};", per_vector, pad);
+          line("  v = *(const uint4*)pads;");
+          line("}}");
+          // Padded rows are 4-byte aligned, not 16: store the vector as 32-bit words.
+          line("unsigned* to = (unsigned*)({} + r * {} + c);", target, target_stride);
+          line("const unsigned* from = (const unsigned*)&v;");
+          line("for (int k = 0; k < 4; ++k) to[k] = from[k];");
+          indent_ -= 2;
+          line("}}");
+        },
+        element_wise);
   }
 
   // ---- loads fetched one iteration ahead (prefetch_plan.hpp) ----------------------------------
@@ -645,24 +662,6 @@ class Generator : public ir::NodeVisitor<Generator> {
     return 0;
   }
 
-  // cp.async copies of `width` bytes into `target` (rows of `stride` elements), piece i of
-  // the tile per thread in turn: row r < vr from source row row_of(r), later rows pad.
-  void async_copies_by_piece(const ir::Type& type, std::int64_t stride, int width,
-                             const std::function<std::string(const std::string&)>& row_of, const std::string& pad) {
-    const std::int64_t per_copy = width / size_bytes(type.dtype), copies_per_row = type.cols / per_copy;
-    line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
-    indent_ += 2;
-    line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
-    line("if (r < vr) {{");
-    line("  pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + {} * stride + col + c);", width,
-         stride, row_of("r"));
-    line("}} else {{");
-    line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
-    line("}}");
-    indent_ -= 2;
-    line("}}");
-  }
-
   // Starts copying one load's block into its slot: asynchronously when its rows are
   // whole and aligned (checked at run time), element by element otherwise; pad rows are
   // written directly. Out-of-bounds blocks are skipped (see fetch_ahead).
@@ -704,17 +703,26 @@ class Generator : public ir::NodeVisitor<Generator> {
         line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
         line("}}");
       } else {
-        async_copies_by_piece(
-            type, stride, width, [](const std::string& r) { return fmt::format("(row + {})", r); }, pad);
+        line("for (int i = tid; i < {}; i += {}) {{", type.rows * copies_per_row, threads_per_cta);
+        indent_ += 2;
+        line("const int r = i / {}, c = (i - r * {}) * {};", copies_per_row, copies_per_row, per_copy);
+        line("if (r < vr) {{");
+        line("  pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + (row + r) * stride + col + c);",
+             width, stride);
+        line("}} else {{");
+        line("  for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+        line("}}");
+        indent_ -= 2;
+        line("}}");
       }
       indent_ -= 2;
       line("}} else {{");
       indent_ += 2;
-      scalar_load(type, "target", stride, pad);
+      element_copies(type, "target", stride, loaded_row, pad);
       indent_ -= 2;
       line("}}");
     } else {
-      scalar_load(type, "target", stride, pad);
+      element_copies(type, "target", stride, loaded_row, pad);
     }
     indent_ -= 2;
     line("}}");
@@ -805,6 +813,8 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("{{");
     indent_ += 2;
     std::function<std::string(const std::string&)> entry = index_tile_entry(node);
+    // The group's entry in the unrolled loop over groups: a register (or the index tile's).
+    std::function<std::string(const std::string&)> group_entry = entry;
     bool entries_in_registers = true;  // or an index tile, whose entries are as cheap
     if (const ir::Node* index = prefetched.index_load) {
       const ir::Type& index_type = kernel_.type_of(index->results[0]);
@@ -832,13 +842,11 @@ class Generator : public ir::NodeVisitor<Generator> {
         line("long long entries[{}];", index_type.rows);
         line("#pragma unroll");
         line("for (int k = 0; k < {}; ++k) entries[k] = {};", index_type.rows, read);
+        group_entry = [](const std::string& k) { return fmt::format("entries[{}]", k); };
+      } else {
+        group_entry = entry;
       }
     }
-    // In the unrolled loop over groups: the group's entry, a register.
-    const std::function<std::string(const std::string&)> group_entry =
-        prefetched.index_load != nullptr && entries_in_registers
-            ? [](const std::string& k) { return fmt::format("entries[{}]", k); }
-            : entry;
     line("const long long col = {};", index_value(node.operands[2]));
     valid_extents(node.operands[3], node.operands[4], type);
     load_source(node);
@@ -863,72 +871,66 @@ class Generator : public ir::NodeVisitor<Generator> {
     if (width == 0 || threads_per_cta % copies_per_row != 0) {
       element_copies();  // (rare shapes: no piece per thread and row pass)
     } else {
-      line("if ({}) {{", whole_gathered_rows(type, width));
-      indent_ += 2;
-      // Each thread copies one column piece of every rows_per_pass-th row.
-      const std::int64_t rows_per_pass = threads_per_cta / copies_per_row;
-      const int element_bytes = size_bytes(type.dtype);
-      line("const int c = (tid % {}) * {}, first = tid / {};", copies_per_row, per_copy, copies_per_row);
-      if (entries_in_registers) {
-        // A group's rows are consecutive in the global: checked once, and the thread walks
-        // both pointers through its rows of the group by a constant step.
-        line("#pragma unroll");
-        line("for (int g = 0; g < {}; g += {}) {{", type.rows, group);
-        indent_ += 2;
-        line("if (g >= vr) break;");
-        line("const int end = vr - g < {} ? (int)(vr - g) : {};  // rows of this group, from g", group, group);
-        line("const long long from_row = {};", gathered_row(group_entry, group, "g"));
-        line("if (pto::out_of_bounds(from_row, col, end, vc, args[{0}].rows, args[{0}].cols)) continue;", node.param);
-        line("int r = (first - g % {0} + {0}) % {0};  // this thread's first row of the group, from g", rows_per_pass);
-        line("const unsigned char* from = (const unsigned char*)(source + (from_row + r) * stride + col + c);");
-        line("unsigned to = pto::shared_address(target + (g + r) * {} + c);", stride);
-        line("#pragma unroll 4");
-        line("for (; r < end; r += {0}, from += stride * {1}, to += {2}) pto::cp_async<{3}>(to, from);", rows_per_pass,
-             rows_per_pass * element_bytes, rows_per_pass * stride * element_bytes, width);
-        indent_ -= 2;
-        line("}}");
-      } else {
-        // Many entries (small pages): the thread's own rows, a batch at a time, their entry
-        // reads issued together before the batch's copies.
-        const int batch = gathered_rows_per_batch;
-        line("for (int r0 = first; r0 < vr; r0 += {}) {{", batch * rows_per_pass);
-        indent_ += 2;
-        line("long long from_row[{}];", batch);
-        line("#pragma unroll");
-        line("for (int u = 0; u < {}; ++u) {{", batch);
-        line("  const int r = r0 + u * {};", rows_per_pass);
-        line("  from_row[u] = r < vr ? {} : -1;", gathered_row(entry, group, "r"));
-        line("}}");
-        line("#pragma unroll");
-        line("for (int u = 0; u < {}; ++u) {{", batch);
-        line("  const int r = r0 + u * {};", rows_per_pass);
-        line("  if (r < vr && {})", row_in("from_row[u]"));
-        line(
-            "    pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + from_row[u] * stride + col + c);",
-            width, stride);
-        line("}}");
-        indent_ -= 2;
-        line("}}");
-      }
-      line("for (int r = first; r < {}; r += {}) {{", type.rows, rows_per_pass);
-      line("  if (r >= vr)");
-      line("    for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
-      line("}}");
-      indent_ -= 2;
-      line("}} else {{");
-      indent_ += 2;
-      element_copies();
-      indent_ -= 2;
-      line("}}");
+      if_else(
+          whole_gathered_rows(type, width),
+          [&] {
+            // Each thread copies one column piece of every rows_per_pass-th row.
+            const std::int64_t rows_per_pass = threads_per_cta / copies_per_row;
+            const int element_bytes = size_bytes(type.dtype);
+            line("const int c = (tid % {}) * {}, first = tid / {};", copies_per_row, per_copy, copies_per_row);
+            if (entries_in_registers) {
+              // A group's rows are consecutive in the global: checked once, and the thread walks
+              // both pointers through its rows of the group by a constant step.
+              line("#pragma unroll");
+              line("for (int g = 0; g < {}; g += {}) {{", type.rows, group);
+              indent_ += 2;
+              line("if (g >= vr) break;");
+              line("const int end = vr - g < {} ? (int)(vr - g) : {};  // rows of this group, from g", group, group);
+              line("const long long from_row = {};", gathered_row(group_entry, group, "g"));
+              line("if (pto::out_of_bounds(from_row, col, end, vc, args[{0}].rows, args[{0}].cols)) continue;",
+                   node.param);
+              line("int r = (first - g % {0} + {0}) % {0};  // this thread's first row of the group, from g",
+                   rows_per_pass);
+              line("const unsigned char* from = (const unsigned char*)(source + (from_row + r) * stride + col + c);");
+              line("unsigned to = pto::shared_address(target + (g + r) * {} + c);", stride);
+              line("#pragma unroll 4");
+              line("for (; r < end; r += {0}, from += stride * {1}, to += {2}) pto::cp_async<{3}>(to, from);",
+                   rows_per_pass, rows_per_pass * element_bytes, rows_per_pass * stride * element_bytes, width);
+              indent_ -= 2;
+              line("}}");
+            } else {
+              // Many entries (small pages): the thread's own rows, a batch at a time, their entry
+              // reads issued together before the batch's copies.
+              const int batch = gathered_rows_per_batch;
+              line("for (int r0 = first; r0 < vr; r0 += {}) {{", batch * rows_per_pass);
+              indent_ += 2;
+              line("long long from_row[{}];", batch);
+              line("#pragma unroll");
+              line("for (int u = 0; u < {}; ++u) {{", batch);
+              line("  const int r = r0 + u * {};", rows_per_pass);
+              line("  from_row[u] = r < vr ? {} : -1;", gathered_row(entry, group, "r"));
+              line("}}");
+              line("#pragma unroll");
+              line("for (int u = 0; u < {}; ++u) {{", batch);
+              line("  const int r = r0 + u * {};", rows_per_pass);
+              line("  if (r < vr && {})", row_in("from_row[u]"));
+              line(
+                  "    pto::cp_async<{}>(pto::shared_address(target + r * {} + c), source + from_row[u] * stride + col "
+                  "+ c);",
+                  width, stride);
+              line("}}");
+              indent_ -= 2;
+              line("}}");
+            }
+            line("for (int r = first; r < {}; r += {}) {{", type.rows, rows_per_pass);
+            line("  if (r >= vr)");
+            line("    for (int k = 0; k < {}; ++k) target[r * {} + c + k] = {};", per_copy, stride, pad);
+            line("}}");
+          },
+          element_copies);
     }
     indent_ -= 2;
     line("}}");
-  }
-
-  void scalar_load(const ir::Type& type, const std::string& target, std::int64_t stride, const std::string& pad) {
-    for_each_element(type, [&] {
-      line("{}[r * {} + c] = (r < vr && c < vc) ? source[(row + r) * stride + col + c] : {};", target, stride, pad);
-    });
   }
 
   void visit_store(const ir::Node& node) {
