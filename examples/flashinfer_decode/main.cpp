@@ -197,18 +197,23 @@ int run(const Options& options) {
              attention.stats().kernels, attention.stats().compile_ms);
   fmt::print("{}\n", report.options.device == Device::cuda ? "  Executing on the CUDA device..."
                                                            : "  Executing with CPU simulation...");
-  std::vector<double> times, walls, host;
+  std::vector<double> times, walls, host, enumerate, submit;
   for (int i = 0; i < report.repeats; ++i) {
     attention.run();  // execute + synchronize: the outputs are complete
-    walls.push_back(attention.stats().execute_ms);
-    times.push_back(report.options.device == Device::cuda ? attention.stats().device_ms : attention.stats().execute_ms);
-    host.push_back(attention.stats().execute_ms - times.back());
+    const pto::ProgramStats& stats = attention.stats();
+    walls.push_back(stats.execute_ms);
+    times.push_back(report.options.device == Device::cuda ? stats.device_ms : stats.execute_ms);
+    host.push_back(stats.execute_ms - times.back());
+    enumerate.push_back(stats.enumerate_ms);
+    submit.push_back(stats.submit_ms);
   }
   fmt::print("  Execution complete! ({} runs)\n", report.repeats);
   report.program = attention.stats();
   report.run_ms = median(times);
   report.run_wall_ms = median(walls);
   report.host_overhead_ms = report.options.device == Device::cuda ? median(host) : 0.0;
+  report.host_enumerate_ms = median(enumerate);
+  report.host_submit_ms = median(submit);
   report.merges = attention.merges();
   report.bytes_moved = attention.bytes_moved();
   report.kv_bytes = attention.kv_bytes();

@@ -85,8 +85,8 @@ void print_summary(const RunReport& r) {
                                      : "");
     fmt::print(
         "  Device time: {:.3f} ms (median of {} runs; wall {:.3f} ms; host overhead per step {:.3f} ms = wall "
-        "- device)\n",
-        r.run_ms, r.repeats, r.run_wall_ms, r.host_overhead_ms);
+        "- device; of it enumeration {:.3f} ms, submission {:.3f} ms)\n",
+        r.run_ms, r.repeats, r.run_wall_ms, r.host_overhead_ms, r.host_enumerate_ms, r.host_submit_ms);
   } else {
     fmt::print("  Workers: {} (tasks per worker [{}], {} steals)\n", p.tasks_per_worker.size(),
                fmt::join(p.tasks_per_worker, ", "), p.steals);
@@ -191,6 +191,11 @@ nlohmann::json to_json(const RunReport& r) {
             // The host's share of a step on the GPU (wall - device, median); null on the CPU,
             // where the kernels run on the host and wall time is the step.
             {"host_overhead_ms", on_gpu(r) ? nlohmann::json(r.host_overhead_ms) : nlohmann::json(nullptr)},
+            // Medians of execute()'s parts on the calling thread (ProgramStats::enumerate_ms,
+            // submit_ms); on the GPU the rest of host_overhead_ms is the launch's latency and
+            // synchronize().
+            {"enumerate_ms", r.host_enumerate_ms},
+            {"submit_ms", r.host_submit_ms},
             {"bytes_moved", r.bytes_moved},
             {"gb_per_s", r.gb_per_s()},
             {"copy_gb_per_s", r.copy_gb_per_s},

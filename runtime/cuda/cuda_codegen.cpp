@@ -1041,6 +1041,7 @@ class Generator : public ir::NodeVisitor<Generator> {
   void visit_matmul(const ir::Node& node) {
     comment(node);
     if (tensor_core_dtype(node)) return matmul_mma(node);
+    if (const int per_read = row_dot_width(node); per_read > 0) return matmul_row_dots(node, per_read);
     const ir::ValueId id = node.results[0];
     const ir::Type& type = kernel_.type_of(id);
     const ir::Type& a_type = kernel_.type_of(node.operands[0]);
@@ -1054,6 +1055,98 @@ class Generator : public ir::NodeVisitor<Generator> {
            element(node.operands[1], "k", "c"));
       line("{}[r * {} + c] = acc;", tile_pointer(id), slot(id).stride);
     });
+    barrier();
+    indent_ -= 2;
+    line("}}");
+  }
+
+  // The most elements of tile `id`'s rows one vector read (4, 8 or 16 bytes) takes at a
+  // column that is a multiple of it, or 0 when its rows cannot be read so: a stored float
+  // tile whose `length` columns read are whole reads and whose rows (padded) keep the reads
+  // aligned.
+  int vector_elements(ir::ValueId id, std::int64_t length) const {
+    const ir::Type& type = kernel_.type_of(id);
+    if (!type.is_tile() || slot(id).offset < 0 || !is_float(type.dtype)) return 0;
+    const int element = size_bytes(type.dtype);
+    for (int bytes : {16, 8, 4}) {
+      const int count = bytes / element;
+      if (count == 0 || length % count != 0 || slot(id).offset % bytes != 0) continue;
+      if (type.rows > 1 && (slot(id).stride * element) % bytes != 0) continue;
+      return count;
+    }
+    return 0;
+  }
+
+  // `count` elements of stored tile `id` from (r, k) on, into the float array `out`, one
+  // vector read at a time (count is a multiple of vector_elements(id, count)).
+  void read_row_piece(ir::ValueId id, const std::string& r, const std::string& k, int count, const std::string& out) {
+    const ir::Type& type = kernel_.type_of(id);
+    const int per_read = vector_elements(id, count);
+    const char* reader = type.dtype == DType::f16    ? "read_f16s"
+                         : type.dtype == DType::bf16 ? "read_bf16s"
+                                                     : "read_f32s";
+    const std::string row = type.rows == 1 ? "0" : r;
+    for (int at = 0; at < count; at += per_read) {
+      const std::string column = at == 0 ? k : fmt::format("{} + {}", k, at);
+      line("pto::{}<{}>({} + ({}) * {} + {}, {});", reader, per_read, tile_pointer(id), row, slot(id).stride, column,
+           at == 0 ? out : fmt::format("{} + {}", out, at));
+    }
+  }
+
+  // A matmul a [M, K] x trans(x) [K, N] whose products are dot products of rows (decode's
+  // q K^T, x a stored [N, K] tile): the elements a vector read of x takes (see
+  // matmul_row_dots), or 0 to compute one element per thread instead.
+  int row_dot_width(const ir::Node& node) const {
+    const ir::ValueId b = node.operands[1];
+    if (slot(b).offset >= 0 || definition(b).op != ir::Op::trans) return 0;
+    const ir::ValueId x = definition(b).operands[0];
+    return vector_elements(x, kernel_.type_of(x).cols);
+  }
+
+  // The output's elements are dot products of a row of `a` and a row of x (b = trans(x)):
+  // each is taken by a group of lanes (a power of two, at most 32, at most the reads a row
+  // needs), every lane reading `per_read` elements of both rows at a time, the group's
+  // partial sums then added with shuffles. Rows are read along, not down, so the reads of
+  // a warp hit distinct banks and every thread of the CTA works (one thread per output
+  // would leave most of a 1-row product's threads idle and read elements one at a time).
+  void matmul_row_dots(const ir::Node& node, int per_read) {
+    const ir::ValueId id = node.results[0], a = node.operands[0], x = definition(node.operands[1]).operands[0];
+    const ir::Type& type = kernel_.type_of(id);
+    const std::int64_t depth = kernel_.type_of(a).cols, outputs = type.elements();
+    const std::int64_t reads = depth / per_read;
+    int lanes = 1;
+    while (lanes < 32 && lanes * 2 <= reads) lanes *= 2;
+    const int groups = threads_per_cta / lanes;
+    line("{{  // row dots: {} lanes per output, {} elements per read, a shuffle sum", lanes, per_read);
+    indent_ += 2;
+    line("const int lane = tid % {}, group = tid / {};", lanes, lanes);
+    line("for (int base = 0; base < {}; base += {}) {{  // the same trip count in every lane", outputs, groups);
+    indent_ += 2;
+    line("const int o = base + group, r = o / {}, c = o - r * {};", type.cols, type.cols);
+    line("float acc = 0.0f;");
+    line("if (o < {}) {{", outputs);
+    indent_ += 2;
+    line("#pragma unroll 4");
+    line("for (int k = lane * {}; k < {}; k += {}) {{", per_read, depth, lanes * per_read);
+    indent_ += 2;
+    line("float xs[{}], as[{}];", per_read, per_read);
+    read_row_piece(x, "c", "k", per_read, "xs");
+    if (vector_elements(a, per_read) > 0) {
+      read_row_piece(a, "r", "k", per_read, "as");
+    } else {
+      for (int i = 0; i < per_read; ++i) line("as[{}] = {};", i, element(a, "r", fmt::format("k + {}", i)));
+    }
+    line("for (int i = 0; i < {}; ++i) acc = fmaf(as[i], xs[i], acc);", per_read);
+    indent_ -= 2;
+    line("}}");
+    indent_ -= 2;
+    line("}}");
+    line("acc = pto::group_sum<{}>(acc);", lanes);
+    const std::string value =
+        node.operands.size() == 3 ? fmt::format("{} + acc", element(node.operands[2], "r", "c")) : "acc";
+    line("if (o < {} && lane == 0) {}[r * {} + c] = {};", outputs, tile_pointer(id), slot(id).stride, value);
+    indent_ -= 2;
+    line("}}");
     barrier();
     indent_ -= 2;
     line("}}");

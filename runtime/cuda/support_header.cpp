@@ -150,6 +150,43 @@ template <int Pending> __device__ __forceinline__ void cp_async_wait() {
 }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
 
+// ---- vector reads of tile rows -----------------------------------------------------------------
+// `Words` 32-bit words at p (aligned to their total size: 4, 8 or 16 bytes) in one load.
+template <int Words> __device__ __forceinline__ void load_words(const void* p, unsigned* w) {
+  if constexpr (Words == 4) {
+    const uint4 v = *(const uint4*)p;
+    w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
+  } else if constexpr (Words == 2) {
+    const uint2 v = *(const uint2*)p;
+    w[0] = v.x; w[1] = v.y;
+  } else {
+    static_assert(Words == 1, "a vector read is 4, 8 or 16 bytes");
+    w[0] = *(const unsigned*)p;
+  }
+}
+// `Count` consecutive elements of a tile row, read as one vector, widened to f32.
+template <int Count> __device__ __forceinline__ void read_f16s(const void* p, float* out) {
+  unsigned w[Count / 2];
+  load_words<Count / 2>(p, w);
+  for (int i = 0; i < Count / 2; ++i) {
+    out[2 * i] = f16_to_f32((unsigned short)(w[i] & 0xffffu));
+    out[2 * i + 1] = f16_to_f32((unsigned short)(w[i] >> 16));
+  }
+}
+template <int Count> __device__ __forceinline__ void read_bf16s(const void* p, float* out) {
+  unsigned w[Count / 2];
+  load_words<Count / 2>(p, w);
+  for (int i = 0; i < Count / 2; ++i) {
+    out[2 * i] = __uint_as_float(w[i] << 16);
+    out[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+  }
+}
+template <int Count> __device__ __forceinline__ void read_f32s(const void* p, float* out) {
+  unsigned w[Count];
+  load_words<Count>(p, w);
+  for (int i = 0; i < Count; ++i) out[i] = __uint_as_float(w[i]);
+}
+
 // ---- warp reductions (every lane gets the result) -------------------------------------------
 template <typename T> __device__ __forceinline__ T warp_sum(T v) {
   for (int offset = 16; offset > 0; offset >>= 1) v = v + __shfl_xor_sync(0xffffffffu, v, offset);
@@ -169,6 +206,12 @@ __device__ __forceinline__ float warp_max(float v) {
 }
 __device__ __forceinline__ float warp_min(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v = min_nan(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+// The sum over each aligned group of `Lanes` lanes (a power of two, at most 32), in every
+// lane of the group; every lane of the warp takes part.
+template <int Lanes> __device__ __forceinline__ float group_sum(float v) {
+  for (int offset = Lanes / 2; offset > 0; offset >>= 1) v = v + __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }
 template <typename T> __device__ __forceinline__ T warp_max(T v) {

@@ -19,7 +19,7 @@ class TileAllocator {
     for (const ir::Node* node : index_.preorder()) {
       for (ir::ValueId result : node->results) {
         if (!kernel_.type_of(result).is_tile() || !stored(*node, result)) continue;
-        allocate(result);
+        allocate(result, node->op == ir::Op::load || node->op == ir::Op::load_rows || node->op == ir::Op::param);
       }
       if (node->op == ir::Op::for_range) {
         // Carried tiles live in the body arguments' slots; the loop's results alias them.
@@ -27,7 +27,7 @@ class TileAllocator {
         for (std::size_t i = 0; i < node->results.size(); ++i) {
           const ir::ValueId argument = body.arguments[i + 1];
           if (!kernel_.type_of(argument).is_tile()) continue;
-          allocate(argument);
+          allocate(argument, false);
           plan_.slots[static_cast<std::size_t>(node->results[i])] = plan_.slots[static_cast<std::size_t>(argument)];
         }
       }
@@ -48,15 +48,21 @@ class TileAllocator {
     }
   }
 
-  void allocate(ir::ValueId id) {
+  // Rows are padded so that reads across rows spread over the 32 banks. A tile copied from
+  // global memory (a load or a tile parameter) whose rows are whole 16-byte units gets an odd number of them per row:
+  // its copies are 16-byte cp.async, and threads reading 16 bytes (or a tensor-core fragment's 4 bytes) of different
+  // rows hit distinct banks. Other tiles get an odd number of 32-bit words, so that threads walking a column element by
+  // element hit distinct banks.
+  void allocate(ir::ValueId id, bool copied_from_global) {
     const ir::Type& type = kernel_.type_of(id);
     const int element = size_bytes(type.dtype);
     std::int64_t stride = type.cols;
     if (type.rows > 1) {
-      // Pad rows to an odd number of 32-bit words: threads walking a column hit distinct banks.
-      std::int64_t words = (stride * element + 3) / 4;
-      if (words % 2 == 0) ++words;
-      stride = words * 4 / element;
+      const std::int64_t row_bytes = stride * element;
+      const int unit = copied_from_global && row_bytes % 16 == 0 ? 16 : 4;
+      std::int64_t units = (row_bytes + unit - 1) / unit;
+      if (units % 2 == 0) ++units;
+      stride = units * unit / element;
     }
     TileSlot& slot = plan_.slots[static_cast<std::size_t>(id)];
     slot.offset = plan_.tile_bytes;

@@ -8,7 +8,8 @@
 //
 // Layouts today: every stored tile is row-major in shared memory (or per-CTA global
 // scratch when the kernel's tiles exceed shared_limit_bytes), rows padded to an odd number
-// of 32-bit words so that threads walking a column hit distinct banks. Issue #19's
+// of 16-byte units (tiles loaded from global memory, for 16-byte copies) or of 32-bit words
+// (the rest) so that reads across rows hit distinct banks. Issue #19's
 // per-value layouts (thread layouts, swizzled shared layouts, register-resident tiles)
 // belong here.
 #pragma once

@@ -1,6 +1,7 @@
 // What the CUDA code generator chooses for a kernel, read from the generated source: the
 // tensor-core path for 16-bit matmuls on mma shapes, FMA for the rest. (That each choice
 // computes the interpreter's results is checked by test::execute in the op sweep.)
+// Row dots for products of rows (x trans(w) off tensor cores); the tile plan's row padding.
 // Persistent kernels: their bodies, claim loop and arity.
 #include "runtime/cuda/cuda_codegen.hpp"
 
@@ -9,7 +10,9 @@
 #include <doctest/doctest.h>
 
 #include "dsl/builder.hpp"
+#include "dsl/kernel_index.hpp"
 #include "runtime/cuda/cuda_kernel.hpp"
+#include "runtime/cuda/tile_plan.hpp"
 
 using namespace pto;
 
@@ -26,6 +29,16 @@ std::string matmul_source(DType a_dtype, DType b_dtype, std::int64_t m, std::int
 
 bool has(const std::string& text, const char* what) {
   return text.find(what) != std::string::npos;
+}
+
+// y = x w for a w stored [k, n] (not transposed).
+std::string matmul_plain_source(std::int64_t m, std::int64_t k, std::int64_t n) {
+  const auto kernel = tl::kernel("mm", [&](tl::Builder& b) {
+    auto x = b.in(tl::tile(m, k, DType::f32), "a");
+    auto w = b.in(tl::tile(k, n, DType::f16), "b");
+    tl::store(b.out(tl::tile(m, n, DType::f32), "y"), tl::matmul(x, w));
+  });
+  return cuda::generate_cuda(kernel.ir(), kernel.hash()).source;
 }
 
 }  // namespace
@@ -73,4 +86,50 @@ TEST_CASE("a persistent kernel runs several kernels' bodies, claimed through one
   CHECK_FALSE(persistent.cubin().image.empty());
   // The grid entry of a kernel calls the same body the persistent kernel does.
   CHECK(has(a.generated().source, (a.generated().body_symbol + "(tasks + ").c_str()));
+}
+
+TEST_CASE("off tensor cores, a product of rows (x trans(w)) is computed by groups of lanes reading vectors") {
+  // Decode's q K^T: 128 f16 columns are 16 reads of 16 bytes, one per lane of a 16-lane group.
+  const std::string decode = matmul_source(DType::f16, DType::f16, 1, 128, 64);
+  CHECK(has(decode, "row dots: 16 lanes per output, 8 elements per read"));
+  CHECK(has(decode, "pto::read_f16s<8>("));
+  CHECK(has(decode, "pto::group_sum<16>(acc)"));
+  // f32 rows of 24 (96 bytes, padded to 112): six 16-byte reads, four lanes per output.
+  const std::string f32 = matmul_source(DType::f32, DType::f32, 4, 24, 8);
+  CHECK(has(f32, "row dots: 4 lanes per output, 4 elements per read"));
+  CHECK(has(f32, "pto::read_f32s<4>("));
+  // bf16 rows of 6 (12 bytes): 4-byte reads of two elements, three of them: two lanes.
+  const std::string narrow = matmul_source(DType::bf16, DType::bf16, 2, 6, 3);
+  CHECK(has(narrow, "row dots: 2 lanes per output, 2 elements per read"));
+  // A w stored [k, n] is read down its columns: one thread per output.
+  const std::string plain = matmul_plain_source(1, 64, 128);
+  CHECK_FALSE(has(plain, "row dots"));
+  CHECK(has(plain, "fmaf("));
+}
+
+TEST_CASE("the tile plan pads loaded rows to odd 16-byte units and computed rows to odd words") {
+  const auto kernel = tl::kernel("pad", [&](tl::Builder& b) {
+    auto k = b.in(tl::global(DType::f16, {tl::dyn, 128}), "k");
+    auto q = b.in(tl::tile(4, 64, DType::f16), "q");
+    auto t = tl::load(k, 0, 0, 64, 128);
+    auto s = tl::matmul(q, tl::trans(tl::load(k, 0, 0, 64, 64)));  // [4, 64] f32, computed
+    tl::store(b.out(tl::tile(64, 128, DType::f32), "y"), t * 2.0f);
+    tl::store(b.out(tl::tile(4, 64, DType::f32), "z"), s);
+  });
+  const ir::Kernel& ir = kernel.ir();
+  const ir::KernelIndex index(ir);
+  const cuda::TilePlan plan = cuda::plan_tiles(ir, index);
+  std::vector<std::int64_t> loaded, computed;
+  for (const ir::Node* node : index.preorder()) {
+    if (node->results.empty() || !ir.type_of(node->results[0]).is_tile()) continue;
+    const cuda::TileSlot& slot = plan.slot(node->results[0]);
+    if (slot.offset < 0) continue;
+    if (node->op == ir::Op::load || node->op == ir::Op::param) loaded.push_back(slot.stride);
+    if (node->op == ir::Op::matmul) computed.push_back(slot.stride);
+  }
+  // In the order the nodes run: parameter q [4, 64] f16 (8 units -> 9: 72 elements), the
+  // loads of 128 f16 (16 -> 17: 136) and 64 f16 (72), the output parameters y [64, 128] f32
+  // (32 -> 33: 132) and z [4, 64] f32 (16 -> 17: 68); the [4, 64] f32 product: 64 words -> 65.
+  CHECK(loaded == std::vector<std::int64_t>{72, 136, 72, 132, 68});
+  CHECK(computed == std::vector<std::int64_t>{65});
 }

@@ -95,8 +95,10 @@ TEST_CASE("a loop fetches ahead the loads whose region depends only on its index
 
   const cuda::GeneratedKernel generated = cuda::generate_cuda(kernel.ir(), kernel.hash());
   CHECK(generated.async_copies);
-  // 64 x 128 f16 rows are padded to an odd number of words (bank conflicts): 4-byte copies.
-  CHECK(has(generated.source, "pto::cp_async<4>("));
+  // 64 x 128 f16 rows are padded to an odd number of 16-byte units: 16-byte copies only.
+  CHECK(has(generated.source, "pto::cp_async<16>("));
+  CHECK_FALSE(has(generated.source, "pto::cp_async<4>("));
+  CHECK_FALSE(has(generated.source, "pto::cp_async<8>("));
   CHECK(has(generated.source, "pto::cp_async_wait<1>();"));
   CHECK(has(generated.source, "pto::cp_async_commit();"));
   CHECK(has(generated.source, "fetch ahead: node"));
