@@ -109,6 +109,7 @@ class Generator : public ir::NodeVisitor<Generator> {
     line("const int tid = threadIdx.x;");
     line("(void)tid; (void)tiles; (void)fault; (void)task;");
     block(kernel_.body);
+    end_pending_reads();  // (a persistent kernel's next task rewrites the tiles)
     indent_ -= 2;
     line("}}");
     out.body = std::move(source_);
@@ -169,7 +170,58 @@ class Generator : public ir::NodeVisitor<Generator> {
          result != ir::no_value ? " -> " + ir::to_string(kernel_.type_of(result)) : "", where);
   }
 
-  void barrier() { line("__syncthreads();"); }
+  void barrier() {
+    line("__syncthreads();");
+    unpublished_.clear();
+    elided_ = false;
+  }
+
+  // ---- barrier placement --------------------------------------------------------------------
+  // A stored elementwise result is written in for_each_element's order: element e of the
+  // tile by thread e % threads_per_cta. A later op that reads it element for element over
+  // the same shape (another elementwise op, or a yield's copy) reads on each thread what that
+  // thread wrote, so no barrier follows such a result; the barrier comes before the first op
+  // that reads it across threads (a broadcast, a reduction, a matmul, ...). Where a barrier
+  // was left out, reads of other threads may still be pending, so one comes before anything
+  // that rewrites a tile read in this pass: a yield's copies into the carried tiles, a
+  // fetch ahead into a slot, the loop's next iteration.
+
+  // Whether reading `id` to compute elements of a `rows` x `cols` result reads an element
+  // another thread wrote since the last barrier: a stored tile of another shape, read
+  // through the fused expressions computed in place, or any unpublished tile when `across`
+  // (an op that does not read element for element).
+  bool reads_across_threads(ir::ValueId id, std::int64_t rows, std::int64_t cols, bool across) const {
+    const ir::Type& type = kernel_.type_of(id);
+    if (!type.is_tile()) return false;
+    if (slot(id).offset >= 0) return unpublished_.contains(id) && (across || type.rows != rows || type.cols != cols);
+    const ir::Node* node = index_.definition(id);
+    if (node == nullptr) return false;  // a loop's tile arguments are stored
+    const bool view = node->op == ir::Op::trans;
+    return std::any_of(node->operands.begin(), node->operands.end(),
+                       [&](ir::ValueId operand) { return reads_across_threads(operand, rows, cols, across || view); });
+  }
+
+  // Whether `node` must be preceded by a barrier: it reads an element another thread wrote
+  // with no barrier since.
+  bool needs_barrier_before(const ir::Node& node) const {
+    if (unpublished_.empty()) return false;
+    // A value computed in place is read where its consumer reads it (that consumer checks).
+    if (ir::is_elementwise(node.op) && !node.results.empty() && index_.fused(node.results[0])) return false;
+    const bool element_wise =
+        ir::is_elementwise(node.op) && !node.results.empty() && kernel_.type_of(node.results[0]).is_tile();
+    std::int64_t rows = 0, cols = 0;
+    if (element_wise) {
+      rows = kernel_.type_of(node.results[0]).rows;
+      cols = kernel_.type_of(node.results[0]).cols;
+    }
+    return std::any_of(node.operands.begin(), node.operands.end(),
+                       [&](ir::ValueId operand) { return reads_across_threads(operand, rows, cols, !element_wise); });
+  }
+
+  // A barrier where a left-out one may leave reads pending (see above).
+  void end_pending_reads() {
+    if (elided_) barrier();
+  }
 
   // ---- element expressions ------------------------------------------------------------------
 
@@ -334,23 +386,24 @@ class Generator : public ir::NodeVisitor<Generator> {
       line("  if (tid == 0) pto::record_fault(fault, task, pto::fault_division_by_zero, {});", node_index(node));
       line("  return;");
       line("}}");
+      unpublished_.clear();
+      elided_ = false;
     } else {
-      barrier();
+      unpublished_.insert(target);  // published by the barrier before its first read across threads
+      elided_ = true;
     }
   }
 
   // Whether the code emit() writes for `node` ends with a barrier (every thread is done
-  // with the tiles it read): stored elementwise results, reductions, matmuls, loads, stores.
+  // with the tiles it read): reductions, matmuls, loads, stores. (Stored elementwise
+  // results publish theirs later: see needs_barrier_before.)
   bool ends_with_barrier(const ir::Node& node) const {
     switch (ir::category(node.op)) {
       case ir::OpCategory::reduce:
       case ir::OpCategory::matmul: return true;
       case ir::OpCategory::memory: return node.op != ir::Op::load_scalar;
-      default: break;
+      default: return false;
     }
-    if (!ir::is_elementwise(node.op) || node.results.empty()) return false;
-    const ir::ValueId result = node.results[0];
-    return kernel_.type_of(result).is_tile() && slot(result).offset >= 0;
   }
 
   void block(const ir::Block& body) {
@@ -360,7 +413,10 @@ class Generator : public ir::NodeVisitor<Generator> {
     }
   }
 
-  void emit(const ir::Node& node) { visit(node); }
+  void emit(const ir::Node& node) {
+    if (needs_barrier_before(node)) barrier();
+    visit(node);
+  }
 
   // ---- nodes: NodeVisitor's handlers ----------------------------------------------------------
 
@@ -1279,7 +1335,11 @@ class Generator : public ir::NodeVisitor<Generator> {
     const auto prefetch = plan_.prefetch.find(&node);
     const LoopPrefetch* fetching = prefetch != plan_.prefetch.end() ? &prefetch->second : nullptr;
     // Prefetching: the barrier also ends an enclosing loop's reads of the slots.
-    if (copied_tiles || fetching != nullptr) barrier();
+    if (copied_tiles || fetching != nullptr) {
+      barrier();
+    } else {
+      end_pending_reads();  // the body rewrites its tiles every iteration
+    }
     if (fetching != nullptr) {
       for (const PrefetchedLoad& load : fetching->loads) fetch_ahead(node, load, index_value(node.operands[0]));
     }
@@ -1294,7 +1354,7 @@ class Generator : public ir::NodeVisitor<Generator> {
       if (fetching == nullptr) continue;
       for (const PrefetchedLoad& load : fetching->loads) {
         if (load.issue_after != i) continue;
-        if (!ends_with_barrier(body.nodes[i])) barrier();
+        if (elided_ || !ends_with_barrier(body.nodes[i])) barrier();
         fetch_ahead(node, load, next_index);
       }
     }
@@ -1321,6 +1381,7 @@ class Generator : public ir::NodeVisitor<Generator> {
           "op (e.g. x + 0) first",
           kernel_.name));
     }
+    end_pending_reads();  // the copies rewrite the carried tiles; the next iteration, every tile
     bool wrote = false;
     for (std::size_t i = 0; i < carried; ++i) {
       const ir::ValueId argument = body.arguments[i + 1];
@@ -1354,6 +1415,10 @@ class Generator : public ir::NodeVisitor<Generator> {
   const ir::KernelIndex& index_;
   std::uint64_t hash_;
   std::unordered_map<ir::ValueId, std::string> ahead_;  // scalar -> its next-iteration name
+  // Barrier placement: tiles written element e by thread e % threads_per_cta since the last
+  // barrier, and whether a barrier was left out since then.
+  std::unordered_set<ir::ValueId> unpublished_;
+  bool elided_ = false;
   TilePlan plan_;
   std::string source_;
   int indent_ = 0;

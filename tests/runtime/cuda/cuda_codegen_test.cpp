@@ -133,3 +133,33 @@ TEST_CASE("the tile plan pads loaded rows to odd 16-byte units and computed rows
   CHECK(loaded == std::vector<std::int64_t>{72, 136, 72, 132, 68});
   CHECK(computed == std::vector<std::int64_t>{65});
 }
+
+TEST_CASE("an elementwise result is published by a barrier only before a read across threads") {
+  const auto kernel = tl::kernel("publish", [&](tl::Builder& b) {
+    auto x = b.in(tl::tile(1, 64, DType::f32), "x");
+    auto y = x * 2.0f;       // stored: read twice
+    auto w = y - 1.0f;       // element for element: the thread that wrote y(0, c) reads it
+    auto s = tl::rowsum(y);  // across threads: a barrier first
+    tl::store(b.out(tl::tile(1, 64, DType::f32), "o"), w * s);
+    tl::store(b.out(tl::tile(1, 64, DType::f32), "p"), w + 1.0f);
+  });
+  const std::string source = cuda::generate_cuda(kernel.ir(), kernel.hash()).source;
+  const auto at = [&](const char* what) {
+    const std::size_t found = source.find(what);
+    REQUIRE(found != std::string::npos);
+    return found;
+  };
+  const std::size_t mul = at(": mul -> tile<1x64xf32>"), sub = at(": sub -> tile<1x64xf32>");
+  const std::size_t rowsum = at(": rowsum -> tile<1x1xf32>");
+  REQUIRE((mul < sub && sub < rowsum));
+  const auto barriers = [&](std::size_t from, std::size_t to) {
+    int count = 0;
+    for (std::size_t i = source.find("__syncthreads();", from); i < to; i = source.find("__syncthreads();", i + 1))
+      ++count;
+    return count;
+  };
+  CHECK(barriers(mul, sub) == 0);
+  CHECK(barriers(sub, rowsum) == 1);
+  const cuda::CudaKernel compiled(kernel);  // NVRTC accepts it
+  CHECK_FALSE(compiled.cubin().image.empty());
+}
