@@ -27,9 +27,9 @@ struct RunReport {
   double run_ms = 0.0;            // median: wall execute -> synchronize (CPU) or device time (CUDA)
   double run_wall_ms = 0.0;       // median wall execute -> synchronize
   double host_overhead_ms = 0.0;  // CUDA: median over runs of wall - device time (the host's share of a step)
-  // CUDA: medians of the host overhead's parts on the calling thread: execute()'s
-  // enumeration or device plan, and its submission (copies staged, launches or the graph
-  // queued); the rest is the launch's latency and synchronize()'s wait and read-back.
+  // Medians of execute()'s parts on the calling thread: its enumeration (or, on CUDA, the
+  // device plan) and its submission (copies staged, launches or the graph queued); on CUDA
+  // the rest of host_overhead_ms is the launch's latency and synchronize()'s wait.
   double host_enumerate_ms = 0.0, host_submit_ms = 0.0;
   double copy_gb_per_s = 0.0;  // the limit, measured in this run
   ReferenceCheck check;

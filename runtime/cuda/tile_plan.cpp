@@ -19,7 +19,7 @@ class TileAllocator {
     for (const ir::Node* node : index_.preorder()) {
       for (ir::ValueId result : node->results) {
         if (!kernel_.type_of(result).is_tile() || !stored(*node, result)) continue;
-        allocate(result, node->op == ir::Op::load || node->op == ir::Op::load_rows || node->op == ir::Op::param);
+        allocate(result, copied_from_global(*node));
       }
       if (node->op == ir::Op::for_range) {
         // Carried tiles live in the body arguments' slots; the loop's results alias them.
@@ -27,7 +27,7 @@ class TileAllocator {
         for (std::size_t i = 0; i < node->results.size(); ++i) {
           const ir::ValueId argument = body.arguments[i + 1];
           if (!kernel_.type_of(argument).is_tile()) continue;
-          allocate(argument, false);
+          allocate(argument, /*copied_from_global=*/false);
           plan_.slots[static_cast<std::size_t>(node->results[i])] = plan_.slots[static_cast<std::size_t>(argument)];
         }
       }
@@ -48,11 +48,17 @@ class TileAllocator {
     }
   }
 
+  // Whether the tile `node` defines holds a copy of global memory (a load, or a tile
+  // parameter's binding).
+  static bool copied_from_global(const ir::Node& node) {
+    return node.op == ir::Op::load || node.op == ir::Op::load_rows || node.op == ir::Op::param;
+  }
+
   // Rows are padded so that reads across rows spread over the 32 banks. A tile copied from
-  // global memory (a load or a tile parameter) whose rows are whole 16-byte units gets an odd number of them per row:
-  // its copies are 16-byte cp.async, and threads reading 16 bytes (or a tensor-core fragment's 4 bytes) of different
-  // rows hit distinct banks. Other tiles get an odd number of 32-bit words, so that threads walking a column element by
-  // element hit distinct banks.
+  // global memory whose rows are whole 16-byte units gets an odd number of them per row: its
+  // copies are 16-byte cp.async, and threads reading 16 bytes (or a tensor-core fragment's 4
+  // bytes) of different rows hit distinct banks. Other tiles get an odd number of 32-bit
+  // words, so that threads walking a column element by element hit distinct banks.
   void allocate(ir::ValueId id, bool copied_from_global) {
     const ir::Type& type = kernel_.type_of(id);
     const int element = size_bytes(type.dtype);

@@ -90,17 +90,16 @@ bool Generator::reads_across_threads(ir::ValueId id, std::int64_t rows, std::int
 
 bool Generator::needs_barrier_before(const ir::Node& node) const {
   if (unpublished_.empty()) return false;
+  const bool elementwise = ir::is_elementwise(node.op) && !node.results.empty();
   // A value computed in place is read where its consumer reads it (that consumer checks).
-  if (ir::is_elementwise(node.op) && !node.results.empty() && index_.fused(node.results[0])) return false;
-  const bool element_wise =
-      ir::is_elementwise(node.op) && !node.results.empty() && kernel_.type_of(node.results[0]).is_tile();
-  std::int64_t rows = 0, cols = 0;
-  if (element_wise) {
-    rows = kernel_.type_of(node.results[0]).rows;
-    cols = kernel_.type_of(node.results[0]).cols;
-  }
-  return std::any_of(node.operands.begin(), node.operands.end(),
-                     [&](ir::ValueId operand) { return reads_across_threads(operand, rows, cols, !element_wise); });
+  if (elementwise && index_.fused(node.results[0])) return false;
+  // An elementwise tile result reads its operands element for element over its own shape;
+  // anything else (a scalar op, a reduction, a matmul, a store, a loop's inits) across threads.
+  const ir::Type* shape =
+      elementwise && kernel_.type_of(node.results[0]).is_tile() ? &kernel_.type_of(node.results[0]) : nullptr;
+  return std::any_of(node.operands.begin(), node.operands.end(), [&](ir::ValueId operand) {
+    return reads_across_threads(operand, shape ? shape->rows : 0, shape ? shape->cols : 0, shape == nullptr);
+  });
 }
 
 void Generator::end_pending_reads() {
